@@ -1,0 +1,26 @@
+"""Template helpers for the inbox."""
+
+from __future__ import annotations
+
+from django import template
+from django.utils.translation import gettext_lazy as _
+
+register = template.Library()
+
+VERB_LABELS = {
+    "case.opened": _("Case opened"),
+    "case.post_added": _("New post in the conversation"),
+    "case.reopened": _("Customer answered: reopened"),
+    "case.taken": _("Taken"),
+    "case.closed": _("Closed"),
+    "case.waiting": _("Waiting for the customer"),
+    "reply.created": _("Reply written"),
+    "reply.dry_run": _("Reply kept in the dry-run outbox"),
+    "reply.queued": _("Reply queued for sending"),
+}
+
+
+@register.filter
+def verb_label(verb: str) -> str:
+    """Return the readable name of an audit verb (the verb itself when unknown)."""
+    return str(VERB_LABELS.get(verb, verb))

@@ -1,0 +1,279 @@
+"""The flow of one post: match → triage → persist idempotently → open or attach a case.
+
+Same code for every runner (embedded thread, import command, later NATS workers). Each call
+handles one post in its own transaction, so a poison payload never takes others with it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Literal
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Max
+
+from kizuna.accounts.models import Workspace
+from kizuna.brands.models import Brand, Department, Rule
+from kizuna.core.matcher import Matcher, MatchInput, compile_rules
+from kizuna.core.posts import IncomingPost
+from kizuna.core.routing import route_department
+from kizuna.core.rules import RuleSpec, RuleSyntaxError
+from kizuna.core.triage_v0 import TriageInput, triage
+from kizuna.inbox.audit import record_event
+from kizuna.inbox.models import Case, CaseStatus
+from kizuna.pipeline.models import QuarantinedPayload
+from kizuna.sources.models import Author, Post, Source
+
+log = logging.getLogger("kizuna.pipeline")
+
+# A new post by the same person within this window joins their open case (one conversation).
+SAME_CONVERSATION = timedelta(hours=24)
+
+Outcome = Literal["new", "duplicate", "quarantined"]
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    outcome: Outcome
+    post_id: int | None = None
+    case_id: int | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class _CompiledRules:
+    signature: tuple[object, ...]
+    matcher: Matcher
+    brand_of_rule: dict[str, int | None]
+
+
+_cache: dict[int, _CompiledRules] = {}
+_cache_lock = threading.Lock()
+
+
+def workspace_matcher(workspace: Workspace) -> _CompiledRules:
+    """Return the compiled rules of a workspace, recompiled when any rule changed (no restart)."""
+    rules = Rule.objects.filter(workspace=workspace, enabled=True)
+    agg = rules.aggregate(n=Count("id"), latest=Max("updated_at"), maxid=Max("id"))
+    signature = (agg["n"], agg["latest"], agg["maxid"])
+    with _cache_lock:
+        cached = _cache.get(workspace.pk)
+        if cached and cached.signature == signature:
+            return cached
+    specs, brand_of_rule = [], {}
+    for rule in rules:
+        specs.append(RuleSpec(rule.key, rule.query, None))
+        brand_of_rule[rule.key] = rule.brand_id
+    try:
+        matcher = compile_rules(specs)
+    except RuleSyntaxError:
+        # A broken rule must not stop collection: skip it, compile the rest, and say so.
+        log.exception("workspace %s: a rule does not parse; matching without it", workspace.slug)
+        good = []
+        for spec in specs:
+            try:
+                compile_rules([spec])
+                good.append(spec)
+            except RuleSyntaxError:
+                continue
+        matcher = compile_rules(good)
+    compiled = _CompiledRules(signature, matcher, brand_of_rule)
+    with _cache_lock:
+        _cache[workspace.pk] = compiled
+    return compiled
+
+
+def quarantine(
+    workspace: Workspace, *, origin: str, reason: str, payload: str, source: Source | None = None
+) -> IngestResult:
+    """Keep a payload the pipeline cannot take, with the reason; a repeat is counted once."""
+    digest = hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()
+    with transaction.atomic():
+        item, created = QuarantinedPayload.objects.get_or_create(
+            workspace=workspace,
+            digest=digest,
+            defaults={"origin": origin[:300], "reason": reason, "payload": payload, "source": source},
+        )
+        if not created:
+            QuarantinedPayload.objects.filter(pk=item.pk).update(seen_count=item.seen_count + 1)
+    log.warning("quarantined %s: %s", origin, reason)
+    return IngestResult("quarantined", reason=reason)
+
+
+def _upsert_author(workspace: Workspace, incoming: IncomingPost) -> Author:
+    author, created = Author.objects.get_or_create(
+        workspace=workspace,
+        platform=incoming.platform,
+        handle=incoming.author_handle,
+        defaults={"display_name": incoming.author_display_name, "followers_count": incoming.author_followers},
+    )
+    if not created and (
+        (incoming.author_followers and author.followers_count != incoming.author_followers)
+        or (incoming.author_display_name and author.display_name != incoming.author_display_name)
+    ):
+        author.followers_count = incoming.author_followers or author.followers_count
+        author.display_name = incoming.author_display_name or author.display_name
+        author.save(update_fields=["followers_count", "display_name", "updated_at"])
+    return author
+
+
+def _is_ours(workspace: Workspace, source: Source | None, handle: str) -> bool:
+    ours = {h.lower() for h in workspace.own_accounts}
+    if source and source.handle:
+        ours.add(source.handle.lstrip("@").lower())
+    return handle.lower() in ours
+
+
+def ingest(workspace: Workspace, incoming: IncomingPost, *, source: Source | None = None) -> IngestResult:
+    """Run one parsed post through the pipeline; idempotent on (platform, platform post id)."""
+    if Post.objects.filter(
+        workspace=workspace, platform=incoming.platform, platform_post_id=incoming.platform_post_id
+    ).exists():
+        return IngestResult("duplicate")
+    compiled = workspace_matcher(workspace)
+    try:
+        with transaction.atomic():
+            return _persist(workspace, incoming, source, compiled)
+    except IntegrityError:
+        # Another worker stored the same post between our check and our insert.
+        if Post.objects.filter(
+            workspace=workspace, platform=incoming.platform, platform_post_id=incoming.platform_post_id
+        ).exists():
+            return IngestResult("duplicate")
+        raise
+
+
+def _persist(
+    workspace: Workspace, incoming: IncomingPost, source: Source | None, compiled: _CompiledRules
+) -> IngestResult:
+    author = _upsert_author(workspace, incoming)
+    ours = _is_ours(workspace, source, incoming.author_handle)
+    parent = None
+    if incoming.in_reply_to:
+        parent = (
+            Post.objects.filter(workspace=workspace, platform=incoming.platform, platform_post_id=incoming.in_reply_to)
+            .select_related("case")
+            .first()
+        )
+    thread_id = parent.thread_id if parent and parent.thread_id else incoming.thread_id or incoming.platform_post_id
+    matched = (
+        []
+        if ours
+        else compiled.matcher.match(
+            MatchInput(
+                text=incoming.text,
+                lang=incoming.lang or None,
+                author=incoming.author_handle,
+                is_repost=incoming.is_repost,
+                is_reply=bool(incoming.in_reply_to),
+            )
+        )
+    )
+    post = Post.objects.create(
+        workspace=workspace,
+        source=source,
+        platform=incoming.platform,
+        platform_post_id=incoming.platform_post_id,
+        author=author,
+        text=incoming.text,
+        created_at=incoming.created_at,
+        url=incoming.url,
+        lang=incoming.lang,
+        in_reply_to=incoming.in_reply_to,
+        thread_id=thread_id,
+        is_repost=incoming.is_repost,
+        is_ours=ours,
+        matched_rules=matched,
+        raw=incoming.raw,
+    )
+    if source is not None:
+        Source.objects.filter(pk=source.pk).update(last_post_at=incoming.created_at)
+    if ours:
+        # Our own reply seen on the platform: context for the case it answers, never a new case.
+        if parent and parent.case_id:
+            Post.objects.filter(pk=post.pk).update(case_id=parent.case_id)
+        return IngestResult("new", post.pk, parent.case_id if parent else None)
+
+    case = _conversation_case(workspace, author, parent, thread_id)
+    if case is None and (not matched or incoming.is_repost):
+        # Not ours to answer: kept for the author's context (前後の投稿), no case.
+        return IngestResult("new", post.pk)
+    if case is None:
+        case = _open_case(workspace, post, author, incoming, matched, compiled)
+    else:
+        _attach(case, post)
+    Post.objects.filter(pk=post.pk).update(case=case)
+    return IngestResult("new", post.pk, case.pk)
+
+
+def _conversation_case(workspace: Workspace, author: Author, parent: Post | None, thread_id: str) -> Case | None:
+    """Find the case this post continues: same thread, or the same person's recent open case."""
+    if parent is not None and parent.case_id is not None:
+        case = Case.objects.select_for_update().filter(pk=parent.case_id, author=author).first()
+        if case is not None or parent.is_ours:
+            # A customer answering our reply lands in the case we replied in.
+            return case or Case.objects.select_for_update().filter(pk=parent.case_id).first()
+    by_thread = Case.objects.select_for_update().filter(workspace=workspace, author=author, thread_id=thread_id).first()
+    if by_thread is not None:
+        return by_thread
+    recent = Case.objects.select_for_update().filter(
+        workspace=workspace,
+        author=author,
+        status__in=[CaseStatus.NEW, CaseStatus.OPEN, CaseStatus.WAITING],
+    )
+    return recent.order_by("-last_post_at").first() if parent is None else None
+
+
+def _open_case(
+    workspace: Workspace,
+    post: Post,
+    author: Author,
+    incoming: IncomingPost,
+    matched: list[str],
+    compiled: _CompiledRules,
+) -> Case:
+    brand_id = next((compiled.brand_of_rule[r] for r in matched if compiled.brand_of_rule.get(r)), None)
+    brand = Brand.objects.filter(pk=brand_id).first() if brand_id else None
+    context = list(
+        Post.objects.filter(workspace=workspace, thread_id=post.thread_id, created_at__lt=post.created_at)
+        .order_by("created_at")
+        .values_list("text", flat=True)[:10]
+    )
+    labels = triage(TriageInput(incoming.text, context, incoming.author_followers))
+    dept_key = route_department(
+        workspace.routing, intent=labels.intent, brand=brand.key if brand else None, text=incoming.text
+    )
+    department = Department.objects.filter(workspace=workspace, key=dept_key).first() if dept_key else None
+    case = Case.objects.create(
+        workspace=workspace,
+        author=author,
+        brand=brand,
+        thread_id=post.thread_id,
+        intent=labels.intent,
+        response=labels.response,
+        risk=labels.risk,
+        department=department,
+        confidence=labels.confidence,
+        reasons=labels.reasons,
+        triage_model=labels.model,
+        last_post_at=post.created_at,
+    )
+    record_event(
+        workspace, "case.opened", case=case, post_id=post.pk, rules=matched, intent=labels.intent, risk=labels.risk
+    )
+    return case
+
+
+def _attach(case: Case, post: Post) -> None:
+    reopened = case.status in (CaseStatus.WAITING, CaseStatus.CLOSED)
+    if reopened:
+        # The customer answered: back to the same operator if there is one.
+        case.status = CaseStatus.OPEN if case.assignee_id else CaseStatus.NEW
+        case.close_reason = ""
+    case.last_post_at = max(case.last_post_at, post.created_at)
+    case.save(update_fields=["status", "close_reason", "last_post_at", "updated_at"])
+    record_event(case.workspace, "case.reopened" if reopened else "case.post_added", case=case, post_id=post.pk)

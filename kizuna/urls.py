@@ -1,0 +1,12 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from kizuna.inbox import views as inbox_views
+
+urlpatterns = [
+    path("", inbox_views.home, name="home"),
+    path("accounts/", include("kizuna.accounts.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    path("w/<slug:slug>/", include("kizuna.inbox.urls")),
+]
