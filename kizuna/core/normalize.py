@@ -32,7 +32,7 @@ LONG_VOWEL = "ー"
 # entirely made of these, so only the rare runs of other characters go through NFKC.
 # tests/core/test_normalize.py checks every character of these ranges.
 _STABLE_RANGES = (  # most frequent first: the regex tries them in order
-    "\u3041-\u3096\u30a0-\u30fe\u4e00-\u9fff\x00-\x7f"
+    "\u3041-\u3096\u30a0-\u30fe\u4e00-\u9fff\x00-\x0a\x0d-\x1b\x20-\x7f"
     "\u3001-\u3029\u309d\u309e\u3400-\u4dbf"
     "\u2010\u2012-\u2016\u2018-\u2023\u2027\u2190-\u21ff\u2500-\u27bf"
     "\U0001f300-\U0001faff"
@@ -46,8 +46,9 @@ _STABLE_RUN = re.compile(f"([{_STABLE_RANGES}]++)")
 _COMMON_COMPAT = tuple((c, unicodedata.normalize("NFKC", c)) for c in "！？（）：\u3000～…")
 
 # White space that survives NFKC (the rest, U+3000 included, NFKC makes a space).
-_WHITE_SPACE_AFTER_NFKC = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f\x85\u1680\u2028\u2029"
-_RARE_WHITE_SPACE = re.compile("[\x0b\x0c\x1c\x1d\x1e\x1f\x85\u1680\u2028\u2029]")
+# (\t \n \r are replaced up front; the rare others are left out of the stable ranges and
+# replaced with the unstable runs they then belong to.)
+_RARE_WHITE_SPACE = "\x0b\x0c\x1c\x1d\x1e\x1f\x85\u1680\u2028\u2029"
 
 # Katakana with the voiced mark that have no hiragana counterpart: after folding わ゙ into
 # katakana, NFKC would compose it, so compose it here to stay idempotent.
@@ -98,9 +99,6 @@ def prefold_joined(texts: Sequence[str]) -> str:
     # join the unstable runs below.
     for space in "\n\t\r":
         joined = joined.replace(space, " ")
-    if _RARE_WHITE_SPACE.search(joined) is not None:
-        for space in _WHITE_SPACE_AFTER_NFKC:
-            joined = joined.replace(space, " ")
     for compat, plain in _COMMON_COMPAT:
         joined = joined.replace(compat, plain)
     joined = _fold_unstable_runs(joined)
@@ -132,9 +130,12 @@ def _fold_unstable_runs(joined: str) -> str:
 
 def _nfkc_casefold(text: str) -> str:
     folded = unicodedata.normalize("NFKC", text).casefold()
-    if unicodedata.is_normalized("NFKC", folded):
-        return folded
-    return unicodedata.normalize("NFKC", folded)
+    if not unicodedata.is_normalized("NFKC", folded):
+        folded = unicodedata.normalize("NFKC", folded)
+    for space in _RARE_WHITE_SPACE:
+        if space in folded:
+            folded = folded.replace(space, " ")
+    return folded
 
 
 def finish_fold(prefolded: str) -> str:

@@ -36,11 +36,15 @@ _LANGUAGE = re.compile(r"[a-z]{2,3}(?:-[a-z0-9]{1,8})*")
 HANDLE = re.compile(r"[a-z0-9_]+(?:[.\-@][a-z0-9_]+)*")
 """A normalized account handle: X/Bluesky/Mastodon style, without the leading @."""
 
-_OPEN = "(（"
-_CLOSE = ")）"
-_QUOTES = '"＂“”'
-_MINUS = "-－"
-_BREAKS = _OPEN + _CLOSE + _QUOTES
+_TOKEN = re.compile(
+    r"""(?P<space>\s+)
+    | (?P<open>[(（])
+    | (?P<close>[)）])
+    | (?P<quote>["＂“”])(?P<phrase>[^"＂“”]*)(?P<closed>["＂“”])?
+    | (?P<minus>[-－])(?P<bare>(?=\s|[)）]|$))?
+    | (?P<word>[^\s()（）"＂“”]+)""",
+    re.VERBOSE,
+)
 
 
 @dataclass(frozen=True)
@@ -132,37 +136,23 @@ class _Token:
 
 
 def _tokens(rule_id: str, query: str) -> Iterator[_Token]:
-    i, n = 0, len(query)
-    while i < n:
-        c = query[i]
-        if c.isspace():
-            i += 1
-        elif c in _OPEN:
-            yield _Token("(", c, i)
-            i += 1
-        elif c in _CLOSE:
-            yield _Token(")", c, i)
-            i += 1
-        elif c in _QUOTES:
-            end = next((j for j in range(i + 1, n) if query[j] in _QUOTES), -1)
-            if end < 0:
-                raise RuleSyntaxError(rule_id, n, f"'\"' to close the phrase opened at position {i}")
-            yield _Token("phrase", query[i + 1 : end], i)
-            i = end + 1
-        elif c in _MINUS:
-            if i + 1 == n or query[i + 1].isspace() or query[i + 1] in _CLOSE:
-                found = None if i + 1 == n else f"'{query[i + 1]}'"
-                raise RuleSyntaxError(rule_id, i + 1, f"a term after '{c}'", found)
-            yield _Token("-", c, i)
-            i += 1
-        else:
-            j = i + 1
-            while j < n and not query[j].isspace() and query[j] not in _BREAKS:
-                j += 1
-            word = query[i:j]
-            yield _Token(_KEYWORDS.get(unicodedata.normalize("NFKC", word), "term"), word, i)
-            i = j
-    yield _Token("end", "", n)
+    for match in _TOKEN.finditer(query):
+        kind, start = match.lastgroup, match.start()
+        if kind == "word":
+            text = match.group()
+            yield _Token(_KEYWORDS.get(unicodedata.normalize("NFKC", text), "term"), text, start)
+        elif kind == "open" or kind == "close":
+            yield _Token("(" if kind == "open" else ")", match.group(), start)
+        elif kind == "closed":
+            yield _Token("phrase", match.group("phrase"), start)
+        elif kind == "phrase":  # no closing quote
+            raise RuleSyntaxError(rule_id, len(query), f"'\"' to close the phrase opened at position {start}")
+        elif kind == "minus":
+            yield _Token("-", match.group(), start)
+        elif kind == "bare":  # a minus followed by nothing to exclude
+            found = None if match.end() == len(query) else f"'{query[match.end()]}'"
+            raise RuleSyntaxError(rule_id, match.end(), f"a term after '{match.group()}'", found)
+    yield _Token("end", "", len(query))
 
 
 class _Parser:

@@ -197,8 +197,9 @@ RESPONSE_BY_INTENT = {
 RISK_BY_INTENT = {"staff": "medium", "defect": "medium", "urgent": "medium", "complaint": "medium"}
 LARGE_REACH = 10_000
 
-_NORMALIZED_INTENT_CUES = tuple((intent, tuple(normalize(c) for c in cues)) for intent, cues in INTENT_CUES)
-_NORMALIZED_RISK_CUES = tuple(normalize(c) for c in HIGH_RISK_CUES)
+# (normalized cue, cue as written): match on the first, show the second in reasons.
+_NORMALIZED_INTENT_CUES = tuple((intent, tuple((normalize(c), c) for c in cues)) for intent, cues in INTENT_CUES)
+_NORMALIZED_RISK_CUES = tuple((normalize(c), c) for c in HIGH_RISK_CUES)
 
 
 @dataclass(frozen=True)
@@ -223,7 +224,7 @@ def triage(post: TriageInput) -> TriageResult:
     text = normalize(post.text)
     intent, reasons = "mention", []
     for candidate, cues in _NORMALIZED_INTENT_CUES:
-        hits = [c for c in cues if c in text]
+        hits = [shown for cue, shown in cues if cue in text]
         if hits:
             intent = candidate
             reasons.append(f"{candidate}: " + "、".join(f"「{h}」" for h in hits[:3]))
@@ -231,7 +232,7 @@ def triage(post: TriageInput) -> TriageResult:
     else:
         reasons.append("mention: no cue words (keywords-v0)")
     risk = RISK_BY_INTENT.get(intent, "low")
-    risk_hits = [c for c in _NORMALIZED_RISK_CUES if c in text]
+    risk_hits = [shown for cue, shown in _NORMALIZED_RISK_CUES if cue in text]
     if risk_hits:
         risk = "high"
         reasons.append("risk high: " + "、".join(f"「{h}」" for h in risk_hits[:3]))

@@ -6,7 +6,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 
-from kizuna.accounts.models import Workspace
+from kizuna.accounts.models import Membership, Workspace
 from kizuna.inbox.models import Case, CaseStatus, Intent
 from kizuna.sources.models import Post
 
@@ -30,7 +30,13 @@ def tab_filter(tab: str, user: AbstractBaseUser) -> Q:
 def with_row_data(cases: QuerySet[Case]) -> QuerySet[Case]:
     """Add what an inbox row shows (the latest customer post) without a query per row."""
     latest = Post.objects.filter(case=OuterRef("pk"), is_ours=False).order_by("-created_at").values("text")[:1]
-    return cases.select_related("author", "brand", "assignee", "department").annotate(latest_text=Subquery(latest))
+    # Operators know each other by the name they sign with, not by login name.
+    assignee_name = Membership.objects.filter(
+        user_id=OuterRef("assignee_id"), workspace_id=OuterRef("workspace_id")
+    ).values("display_name")[:1]
+    return cases.select_related("author", "brand", "assignee", "department").annotate(
+        latest_text=Subquery(latest), assignee_name=Subquery(assignee_name)
+    )
 
 
 def inbox_cases(workspace: Workspace, tab: str, user: AbstractBaseUser, limit: int = 100) -> QuerySet[Case]:

@@ -5,6 +5,7 @@ import json
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.db import connections
 from django.test import AsyncClient
 
 from kizuna.pipeline.ingest import ingest
@@ -30,7 +31,11 @@ def test_it_streams_new_cases_to_members(cast: Cast, settings: object) -> None:
         await sync_to_async(client.force_login)(cast.alice)
         response = await client.get("/w/hidamari/stream/", {"after": 0})
         assert response["Content-Type"] == "text/event-stream"
-        return await _events(response, 1)
+        try:
+            return await _events(response, 1)
+        finally:
+            # The stream's queries ran in the thread-sensitive executor: close its connection.
+            await sync_to_async(connections.close_all)()
 
     events = asyncio.run(run())
     data = json.loads(events[0].split("data: ")[1])
@@ -48,7 +53,10 @@ def test_it_resumes_after_the_last_event_id(cast: Cast, settings: object) -> Non
         await sync_to_async(client.force_login)(cast.alice)
         first = await _events(await client.get("/w/hidamari/stream/", {"after": 0}), 1)
         last_id = first[0].split("\n")[0].removeprefix("id: ")
-        return await _events(await client.get("/w/hidamari/stream/", headers={"Last-Event-ID": last_id}), 1)
+        try:
+            return await _events(await client.get("/w/hidamari/stream/", headers={"Last-Event-ID": last_id}), 1)
+        finally:
+            await sync_to_async(connections.close_all)()
 
     events = asyncio.run(run())
     assert int(events[0].split("\n")[0].removeprefix("id: ")) > 1

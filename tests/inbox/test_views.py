@@ -141,3 +141,8 @@ def test_it_escapes_hostile_post_text(cast: Cast) -> None:
         body = cast.client(cast.alice).get(url(name, case)).content.decode()
         assert "<script>alert" not in body and "<img src=x" not in body
         assert "&lt;script&gt;" in body
+
+
+def test_it_stays_japanese_for_an_english_browser(cast: Cast, case: Case) -> None:
+    body = cast.client(cast.alice).get(url("inbox:inbox"), headers={"Accept-Language": "en-US,en"}).content.decode()
+    assert "受信箱" in body

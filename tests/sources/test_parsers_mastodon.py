@@ -80,7 +80,9 @@ def test_it_reads_every_recorded_status(host: str, where: str, status: dict[str,
 
 
 def test_it_finds_twenty_statuses_in_the_recordings() -> None:
-    assert len([p for p in RECORDED if p.marks == ()]) == 20
+    if not MASTODON.is_dir():
+        pytest.skip(f"recorded payloads not found at {MASTODON}")
+    assert len(RECORDED) == 20
 
 
 def test_it_turns_html_into_the_text_that_was_typed() -> None:
