@@ -8,5 +8,6 @@ urlpatterns = [
     path("accounts/", include("kizuna.accounts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("w/<slug:slug>/rules/", include("kizuna.brands.urls")),
     path("w/<slug:slug>/", include("kizuna.inbox.urls")),
 ]

@@ -17,6 +17,8 @@ class Workspace(models.Model):
     policy = models.JSONField(default=dict, blank=True)
     business_hours = models.JSONField(default=dict, blank=True)
     own_accounts = models.JSONField(default=list, blank=True)
+    # The [collection] table: noise filters and the block list (see kizuna.core.noise).
+    collection = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

@@ -14,6 +14,8 @@ class Perm(StrEnum):
     DRAFT_REPLY = "draft_reply"
     SEND_REPLY = "send_reply"  # publish without approval
     VIEW_QUARANTINE = "view_quarantine"
+    # Keyword rules, noise review and the block list: the daily tuning supervisors do.
+    MANAGE_RULES = "manage_rules"
     MANAGE_CONFIG = "manage_config"
 
 
@@ -22,7 +24,7 @@ _WORKER = frozenset({Perm.VIEW_INBOX, Perm.TAKE_CASE, Perm.CLOSE_CASE, Perm.DRAF
 
 ROLE_PERMS: dict[str, frozenset[Perm]] = {
     Role.ADMIN: _ALL,
-    Role.SUPERVISOR: _WORKER | {Perm.VIEW_QUARANTINE},
+    Role.SUPERVISOR: _WORKER | {Perm.VIEW_QUARANTINE, Perm.MANAGE_RULES},
     Role.OPERATOR: _WORKER,
     # Trainees draft; every reply they write waits for approval (replies issue).
     Role.TRAINEE: frozenset({Perm.VIEW_INBOX, Perm.TAKE_CASE, Perm.DRAFT_REPLY}),

@@ -48,6 +48,7 @@ def do_load_config(cfg: WorkspaceConfig, *, slug: str | None = None, path: str =
         {"department": r.department, "intents": list(r.intents), "brands": list(r.brands), "keywords": list(r.keywords)}
         for r in cfg.routing
     ]
+    ws.collection = cfg.collection
     ws.policy = cfg.policy
     ws.business_hours = cfg.business_hours
     ws.save()
@@ -89,6 +90,7 @@ def workspace_config(ws: Workspace) -> WorkspaceConfig:
             )
             for r in ws.routing
         ],
+        collection=dict(ws.collection),
         policy=dict(ws.policy),
         business_hours=dict(ws.business_hours),
     )

@@ -52,3 +52,39 @@ class Department(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class BackfillStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class BackfillJob(models.Model):
+    """Apply one rule to stored posts of the last N days, in batches, with visible progress."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="backfills")
+    rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="backfills")
+    days = models.PositiveIntegerField(default=7)
+    status = models.CharField(max_length=10, choices=BackfillStatus.choices, default=BackfillStatus.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    processed = models.PositiveIntegerField(default=0)
+    matched = models.PositiveIntegerField(default=0)
+    cases_opened = models.PositiveIntegerField(default=0)
+    # Posts are visited in id order; the last id done, so a crash resumes where it stopped.
+    cursor = models.BigIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"backfill {self.rule.key} ({self.status})"
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.total else min(100, round(100 * self.processed / self.total))

@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import shutil
 import subprocess
 import sys
@@ -207,15 +208,19 @@ def write_workload(directory: Path, posts: int, rules: int, seed: int, brand_rat
 _PARSE_ONLY = "import json, sys\nfor line in sys.stdin:\n    json.loads(line)\n"
 
 
-def _time_process(command: list[str], stdin_path: Path, stdout_path: Path, repeat: int) -> float:
-    best = float("inf")
+def _run_timed(command: list[str], stdin_path: Path, stdout_path: Path) -> tuple[float, float]:
+    # -> (wall seconds, CPU seconds of the child). CPU time is what a busy machine
+    # disturbs least; wall time is what the goal is stated in.
     env = dict(os.environ)
-    for _ in range(repeat):
-        with stdin_path.open("rb") as stdin, stdout_path.open("wb") as stdout:
-            started = time.perf_counter()
-            subprocess.run(command, stdin=stdin, stdout=stdout, check=True, env=env)
-            best = min(best, time.perf_counter() - started)
-    return best
+    # The child must find this package even when it is not installed.
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, (str(Path(__file__).resolve().parents[2]), env.get("PYTHONPATH"))))
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    with stdin_path.open("rb") as stdin, stdout_path.open("wb") as stdout:
+        started = time.perf_counter()
+        subprocess.run(command, stdin=stdin, stdout=stdout, check=True, env=env)
+        wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def _count_matched(out_path: Path) -> tuple[int, int]:
@@ -243,22 +248,30 @@ def main(argv: list[str]) -> int:
     try:
         rules_path, posts_path = write_workload(directory, args.posts, args.rules, args.seed, args.brand_rate)
         out_path = directory / "out.jsonl"
-        python = sys.executable
-        match_s = _time_process(
-            [python, "-m", "kizuna.core.match_cli", "--rules", str(rules_path)], posts_path, out_path, args.repeat
-        )
+        match = [sys.executable, "-m", "kizuna.core.match_cli", "--rules", str(rules_path)]
+        parse = [sys.executable, "-c", _PARSE_ONLY]
+        best = {"match": (float("inf"), float("inf")), "parse": (float("inf"), float("inf"))}
+        for _ in range(args.repeat):  # interleaved, so that a busy spell hits both alike
+            for name, command, out in (("match", match, out_path), ("parse", parse, directory / "parsed.out")):
+                wall, cpu = _run_timed(command, posts_path, out)
+                best[name] = (min(best[name][0], wall), min(best[name][1], cpu))
         lines, matched = _count_matched(out_path)
-        parse_s = _time_process([python, "-c", _PARSE_ONLY], posts_path, directory / "parsed.out", args.repeat)
     finally:
         if args.keep is None:
             shutil.rmtree(directory, ignore_errors=True)
     if lines != args.posts:
         sys.stderr.write(f"kizuna bench match: expected {args.posts} output lines, got {lines}\n")
         return 1
+    (match_wall, match_cpu), (parse_wall, parse_cpu) = best["match"], best["parse"]
     print(f"workload: {args.posts} posts, {args.rules} rules, {matched} posts matched ({matched / args.posts:.1%})")
-    print(f"match (kizuna.core.match_cli): {match_s:.3f} s  {args.posts / match_s:,.0f} posts/s")
-    print(f"parse only (json.loads/line):  {parse_s:.3f} s  {args.posts / parse_s:,.0f} posts/s")
-    print(f"ratio match/parse: {match_s / parse_s:.2f}x   (best of {args.repeat}, start-up included)")
+    print(
+        f"match  (kizuna.core.match_cli):  {match_wall:.3f} s  {args.posts / match_wall:9,.0f} posts/s  cpu {match_cpu:.3f} s"
+    )
+    print(
+        f"parse  (json.loads each line):   {parse_wall:.3f} s  {args.posts / parse_wall:9,.0f} posts/s  cpu {parse_cpu:.3f} s"
+    )
+    print(f"ratio match/parse: {match_wall / parse_wall:.2f}x wall, {match_cpu / parse_cpu:.2f}x cpu")
+    print(f"(best of {args.repeat} interleaved runs each, whole processes, start-up included)")
     return 0
 
 

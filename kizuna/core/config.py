@@ -64,6 +64,7 @@ class WorkspaceConfig:
     rules: list[RuleConfig] = field(default_factory=list)
     departments: list[DepartmentSpec] = field(default_factory=list)
     routing: list[RouteSpec] = field(default_factory=list)
+    collection: dict[str, Any] = field(default_factory=dict)
     policy: dict[str, Any] = field(default_factory=dict)
     business_hours: dict[str, Any] = field(default_factory=dict)
 
@@ -167,6 +168,8 @@ def parse_config(doc: dict[str, Any], path: str = "kizuna.toml", *, rules_only: 
                 raise r.fail(f'brand "{b}" is not defined in [[brands]]')
         cfg.routing.append(RouteSpec(dept, r.str_list(t, "intents"), brands, r.str_list(t, "keywords")))
 
+    cfg.collection = _parse_collection(doc.get("collection", {}), path)
+
     policy = doc.get("policy", {})
     if not isinstance(policy, dict):
         raise ConfigError(f"{path}: [policy] must be a table")
@@ -184,6 +187,27 @@ def parse_config(doc: dict[str, Any], path: str = "kizuna.toml", *, rules_only: 
         raise ConfigError(f"{path}: [business_hours] unknown keys: {', '.join(sorted(unknown))}")
     cfg.business_hours = hours
     return cfg
+
+
+def _parse_collection(table: object, path: str) -> dict[str, Any]:
+    where = f"{path}: [collection]"
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where} must be a table")
+    known = {"include_reposts", "burst_authors", "burst_window_minutes", "blocked_authors"}
+    unknown = set(table) - known
+    if unknown:
+        raise ConfigError(f"{where} unknown keys: {', '.join(sorted(unknown))} (known: {', '.join(sorted(known))})")
+    if "include_reposts" in table and not isinstance(table["include_reposts"], bool):
+        raise ConfigError(f"{where} include_reposts must be true or false")
+    for key, low in (("burst_authors", 0), ("burst_window_minutes", 1)):
+        value = table.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < low):
+            raise ConfigError(f"{where} {key} must be an integer >= {low}, got {value!r}")
+    blocked = _Reader(where).str_list(table, "blocked_authors")
+    out = dict(table)
+    if "blocked_authors" in table:
+        out["blocked_authors"] = [b.lstrip("@") for b in blocked]
+    return out
 
 
 def _no_duplicates(ids: list[str], where: str) -> None:
@@ -237,6 +261,7 @@ def config_to_dict(cfg: WorkspaceConfig) -> dict[str, Any]:
         }
         for rt in cfg.routing
     ]
+    doc["collection"] = cfg.collection
     doc["policy"] = cfg.policy
     doc["business_hours"] = cfg.business_hours
     return doc

@@ -9,17 +9,21 @@ posts with a trigger are scanned for the other terms, and only the rules they tr
 evaluated, plus the few rules that could hold without any of their terms present
 (`pocky OR lang:en`), which are evaluated for every post.
 
-Compiling is cheap (milliseconds for thousands of rules): when rules change, compile a new
-Matcher and swap it in; a Matcher is immutable and safe to share between threads.
+Compiling takes about 50 ms per thousand rules (a second for 20,000): when rules change,
+compile a new Matcher and swap it in. A Matcher does not change once built (but for a
+cache of checked hits) and can be shared between threads. For many posts at once,
+`match_many` is several times faster than `match` on each.
 """
 
 from __future__ import annotations
 
+import gc
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence, Set
 from dataclasses import dataclass
 from operator import itemgetter
+from typing import NamedTuple
 
 import ahocorasick_rs
 
@@ -141,8 +145,7 @@ def _is_latin_word_char(c: str) -> bool:
     return c.isalnum() and (c.isascii() or "\u00c0" <= c <= "\u024f" or "\u1e00" <= c <= "\u1eff")
 
 
-@dataclass(frozen=True)
-class _Check:
+class _Check(NamedTuple):
     """How to confirm a hit of a pattern as an occurrence of one term (slot)."""
 
     slot: int
@@ -323,11 +326,19 @@ def compile_rules(rules: Iterable[RuleSpec]) -> Matcher:
 
     Rule ids must be unique (ValueError otherwise).
     """
-    parsed: list[tuple[RuleSpec, Node]] = []
-    seen: set[str] = set()
-    for spec in rules:
-        if spec.id in seen:
-            raise ValueError(f'rule "{spec.id}": the id is used by another rule')
-        seen.add(spec.id)
-        parsed.append((spec, parse_rule(spec.id, spec.query)))
-    return Matcher(parsed)
+    # Compiling makes many small objects that all live on; the cyclic collector would walk
+    # them again and again (ten times the work for 20,000 rules). Nothing here is garbage.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        parsed: list[tuple[RuleSpec, Node]] = []
+        seen: set[str] = set()
+        for spec in rules:
+            if spec.id in seen:
+                raise ValueError(f'rule "{spec.id}": the id is used by another rule')
+            seen.add(spec.id)
+            parsed.append((spec, parse_rule(spec.id, spec.query)))
+        return Matcher(parsed)
+    finally:
+        if collecting:
+            gc.enable()

@@ -1,16 +1,17 @@
 """Japanese-aware text normalization shared by rules and posts.
 
-`normalize` is the definition: NFKC, case folding, hiragana folded into katakana, the
-long-vowel marks ー ｰ 〜 ～ (and so ASCII ~, which NFKC makes of ～) folded into one ー with
-runs of it collapsed, NUL and runs of white space (U+3000 included) made one space, and the
-ends stripped.
+`normalize` is the definition: NFKC with case folding (NFKC, casefold, NFKC), hiragana
+folded into katakana, the long-vowel marks ー ｰ 〜 ～ (and so ASCII ~, which NFKC makes of
+～) folded into one ー with runs of it collapsed, NUL and runs of white space (U+3000
+included) made one space, and the ends stripped.
 
-The matcher cannot afford that per post: CPython's NFKC costs ~250 ns a character even when
-almost nothing changes, and `str.translate` ~150 ns. So `prefold_joined` does the same work
-for a whole batch of posts at once with C-speed string operations, leaving two cheap
-character maps (A-Z to a-z, hiragana to katakana) undone: `finish_fold` applies them to a
-short slice, and `project` makes of the whole batch one byte a character in which they
-(and more) are already equal, for the automaton to scan. The tests check that these agree with `normalize`.
+The matcher cannot afford that post by post: CPython's NFKC costs ~250 ns a character once
+a string holds anything to change, and `str.translate` ~150 ns. So `prefold_joined` does
+the same work for a whole batch of posts at once with C-speed string operations, leaving
+two character maps (A-Z to a-z, hiragana to katakana) undone: `finish_fold` applies them
+to a short slice, and `project` makes of the whole batch one byte a character in which
+they (and more) are already equal, for the automaton to scan. The tests check all of this
+against the definition spelled out step by step.
 """
 
 from __future__ import annotations
@@ -146,8 +147,8 @@ def finish_fold(prefolded: str) -> str:
 def project(prefolded: str) -> bytes:
     """Return one byte a character, equal wherever finish_fold makes the characters equal.
 
-    The byte is the low byte of the code point, folded: a lossy image of the text that an
-    automaton scans three times faster than UTF-8, with byte i standing for character i.
-    Lossy means a hit must be checked against the text.
+    The byte is the low byte of the code point, folded: a lossy image of the text, a third
+    the size of its UTF-8, with byte i standing for character i. Lossy means a hit must be
+    checked against the text.
     """
     return prefolded.encode("utf-32-le", "surrogatepass")[::4].translate(_PROJECTION)

@@ -19,13 +19,13 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
+from typing import Literal, NamedTuple
 
-from kizuna.core import normalize as _normalize
+from kizuna.core.normalize import normalize, normalize_handle
 
 # Rule sets repeat their words ("新作", "壊れた" in hundreds of rules): normalize each once.
-normalize = lru_cache(maxsize=65536)(_normalize.normalize)
-normalize_handle = lru_cache(maxsize=65536)(_normalize.normalize_handle)
+_normalize = lru_cache(maxsize=65536)(normalize)
+_normalize_handle = lru_cache(maxsize=65536)(normalize_handle)
 
 TermKind = Literal["word", "phrase", "hashtag", "mention"]
 OperatorName = Literal["lang", "from", "is", "has"]
@@ -121,8 +121,7 @@ TokenKind = Literal["(", ")", "OR", "AND", "NOT", "-", "term", "phrase", "end"]
 _KEYWORDS: dict[str, TokenKind] = {"OR": "OR", "AND": "AND", "NOT": "NOT"}
 
 
-@dataclass(frozen=True)
-class _Token:
+class _Token(NamedTuple):
     kind: TokenKind
     text: str
     position: int
@@ -155,11 +154,21 @@ def _tokens(rule_id: str, query: str) -> Iterator[_Token]:
     yield _Token("end", "", len(query))
 
 
+MAX_DEPTH = 50
+"""How deeply groups and exclusions may nest (deeper would exhaust Python's stack)."""
+
+
 class _Parser:
     def __init__(self, rule_id: str, query: str) -> None:
         self.rule_id = rule_id
         self.tokens = list(_tokens(rule_id, query))
         self.index = 0
+        self.depth = 0
+
+    def nest(self, token: _Token) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise RuleSyntaxError(self.rule_id, token.position, f"at most {MAX_DEPTH} levels of groups and exclusions")
 
     @property
     def token(self) -> _Token:
@@ -217,19 +226,24 @@ class _Parser:
             self.advance()
             if self.token.kind in ("end", ")", "OR", "AND"):
                 raise self.fail(f"a term after {token.describe()}")
-            return Not(self.parse_unary(), token.position)
+            self.nest(token)
+            node = Not(self.parse_unary(), token.position)
+            self.depth -= 1
+            return node
         return self.parse_primary()
 
     def parse_primary(self) -> Node:
         token = self.advance()
         if token.kind == "(":
+            self.nest(token)
             node = self.parse_or(token)
             if self.token.kind != ")":
                 raise self.fail(f"')' to close '(' opened at position {token.position}")
             self.advance()
+            self.depth -= 1
             return node
         if token.kind == "phrase":
-            text = normalize(token.text)
+            text = _normalize(token.text)
             if not text:
                 raise RuleSyntaxError(self.rule_id, token.position + 1, "text inside the quotes")
             return Term(text, "phrase", token.text, token.position)
@@ -240,22 +254,22 @@ class _Parser:
     def parse_term(self, token: _Token) -> Node:
         word, position = token.text, token.position
         if word[0] in "#＃":
-            tag = normalize(word[1:])
+            tag = _normalize(word[1:])
             if not tag or not all(map(is_hashtag_char, tag)):
                 # Point at the first character written that cannot be part of a hashtag.
-                bad = next((k for k, c in enumerate(word[1:]) if not all(map(is_hashtag_char, normalize(c)))), 0)
+                bad = next((k for k, c in enumerate(word[1:]) if not all(map(is_hashtag_char, _normalize(c)))), 0)
                 expected = "letters, digits or '_' after '#' (a hashtag)"
                 raise RuleSyntaxError(self.rule_id, position + 1 + bad, expected)
             return Term(tag, "hashtag", word, position)
         if word[0] in "@＠":
-            handle = normalize_handle(word)
+            handle = _normalize_handle(word)
             if not HANDLE.fullmatch(handle):
                 raise RuleSyntaxError(self.rule_id, position + 1, "an account handle after '@' (letters, digits, '_')")
             return Term(handle, "mention", word, position)
-        name, colon, value = normalize(word).partition(":")
+        name, colon, value = _normalize(word).partition(":")
         if colon and name in ("lang", "from", "is", "has"):
             return self.parse_operator(name, value, token)
-        text = normalize(word)
+        text = _normalize(word)
         if not text:
             raise RuleSyntaxError(self.rule_id, position, "a term", f"'{word}'")
         return Term(text, "word", word, position)

@@ -11,7 +11,14 @@ from kizuna.inbox.models import AuditEvent, Case
 
 
 def record_event(
-    workspace: Workspace, verb: str, *, case: Case | None = None, actor: User | AbstractBaseUser | None = None, **data: Any
+    workspace: Workspace,
+    verb: str,
+    *,
+    case: Case | None = None,
+    actor: User | AbstractBaseUser | None = None,
+    **data: Any,
 ) -> AuditEvent:
     """Write one audit event; the live inbox streams these by id."""
-    return AuditEvent.objects.create(workspace=workspace, case=case, actor_id=actor.pk if actor else None, verb=verb, data=data)
+    return AuditEvent.objects.create(
+        workspace=workspace, case=case, actor_id=actor.pk if actor else None, verb=verb, data=data
+    )

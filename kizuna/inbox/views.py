@@ -90,6 +90,7 @@ def case_detail(request: HttpRequest, slug: str, case_id: int) -> HttpResponse:
             "can_take": role_has(membership.role, Perm.TAKE_CASE),
             "can_close": role_has(membership.role, Perm.CLOSE_CASE),
             "can_reply": role_has(membership.role, Perm.DRAFT_REPLY),
+            "can_manage_rules": role_has(membership.role, Perm.MANAGE_RULES),
             "nav": "inbox",
         },
     )
@@ -141,7 +142,9 @@ def quarantine_list(request: HttpRequest, slug: str) -> HttpResponse:
     membership = access_membership(request.user, slug, Perm.VIEW_QUARANTINE)
     items = membership.workspace.quarantine.select_related("source")[:200]
     return render(
-        request, "inbox/quarantine.html", {"membership": membership, "workspace": membership.workspace, "items": items, "nav": "quarantine"}
+        request,
+        "inbox/quarantine.html",
+        {"membership": membership, "workspace": membership.workspace, "items": items, "nav": "quarantine"},
     )
 
 

@@ -10,7 +10,7 @@ import hashlib
 import logging
 import threading
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 
 from django.db import IntegrityError, transaction
@@ -19,14 +19,16 @@ from django.db.models import Count, Max
 from kizuna.accounts.models import Workspace
 from kizuna.brands.models import Brand, Department, Rule
 from kizuna.core.matcher import Matcher, MatchInput, compile_rules
+from kizuna.core.noise import CollectionSettings, exclusion_reason, text_fingerprint
+from kizuna.core.normalize import normalize_handle
 from kizuna.core.posts import IncomingPost
 from kizuna.core.routing import route_department
 from kizuna.core.rules import RuleSpec, RuleSyntaxError
 from kizuna.core.triage_v0 import TriageInput, triage
 from kizuna.inbox.audit import record_event
-from kizuna.inbox.models import Case, CaseStatus
+from kizuna.inbox.models import Case, CaseStatus, CloseReason
 from kizuna.pipeline.models import QuarantinedPayload
-from kizuna.sources.models import Author, Post, Source
+from kizuna.sources.models import Author, Exclusion, Post, Source
 
 log = logging.getLogger("kizuna.pipeline")
 
@@ -121,11 +123,11 @@ def _upsert_author(workspace: Workspace, incoming: IncomingPost) -> Author:
     return author
 
 
-def _is_ours(workspace: Workspace, source: Source | None, handle: str) -> bool:
-    ours = {h.lower() for h in workspace.own_accounts}
+def own_accounts_of(workspace: Workspace, source: Source | None) -> set[str]:
+    ours = {normalize_handle(h) for h in workspace.own_accounts}
     if source and source.handle:
-        ours.add(source.handle.lstrip("@").lower())
-    return handle.lower() in ours
+        ours.add(normalize_handle(source.handle))
+    return ours
 
 
 def ingest(workspace: Workspace, incoming: IncomingPost, *, source: Source | None = None) -> IngestResult:
@@ -151,7 +153,8 @@ def _persist(
     workspace: Workspace, incoming: IncomingPost, source: Source | None, compiled: _CompiledRules
 ) -> IngestResult:
     author = _upsert_author(workspace, incoming)
-    ours = _is_ours(workspace, source, incoming.author_handle)
+    own_accounts = own_accounts_of(workspace, source)
+    ours = normalize_handle(incoming.author_handle) in own_accounts
     parent = None
     if incoming.in_reply_to:
         parent = (
@@ -160,17 +163,13 @@ def _persist(
             .first()
         )
     thread_id = parent.thread_id if parent and parent.thread_id else incoming.thread_id or incoming.platform_post_id
-    matched = (
-        []
-        if ours
-        else compiled.matcher.match(
-            MatchInput(
-                text=incoming.text,
-                lang=incoming.lang or None,
-                author=incoming.author_handle,
-                is_repost=incoming.is_repost,
-                is_reply=bool(incoming.in_reply_to),
-            )
+    matched = compiled.matcher.match(
+        MatchInput(
+            text=incoming.text,
+            lang=incoming.lang or None,
+            author=incoming.author_handle,
+            is_repost=incoming.is_repost,
+            is_reply=bool(incoming.in_reply_to),
         )
     )
     post = Post.objects.create(
@@ -188,30 +187,78 @@ def _persist(
         is_repost=incoming.is_repost,
         is_ours=ours,
         matched_rules=matched,
+        text_hash=text_fingerprint(incoming.text),
         raw=incoming.raw,
     )
     if source is not None:
         Source.objects.filter(pk=source.pk).update(last_post_at=incoming.created_at)
     if ours:
         # Our own reply seen on the platform: context for the case it answers, never a new case.
-        if parent and parent.case_id:
-            Post.objects.filter(pk=post.pk).update(case_id=parent.case_id)
-        return IngestResult("new", post.pk, parent.case_id if parent else None)
+        case_id = parent.case_id if parent else None
+        Post.objects.filter(pk=post.pk).update(
+            case_id=case_id,
+            exclusion=Exclusion.OWN_ACCOUNT if matched else "",
+            exclusion_detail=f"@{incoming.author_handle} is one of our accounts" if matched else "",
+        )
+        return IngestResult("new", post.pk, case_id)
 
-    case = _conversation_case(workspace, author, parent, thread_id)
-    if case is None and (not matched or incoming.is_repost):
-        # Not ours to answer: kept for the author's context (前後の投稿), no case.
-        return IngestResult("new", post.pk)
+    case = _conversation_case(workspace, post, parent, matched=bool(matched))
     if case is None:
-        case = _open_case(workspace, post, author, incoming, matched, compiled)
+        if not matched:
+            # Not ours to answer: kept for the author's context (前後の投稿), no case.
+            return IngestResult("new", post.pk)
+        excluded = record_exclusion(workspace, post, own_accounts)
+        if excluded is not None:
+            return IngestResult("new", post.pk, reason=excluded)
+        case = open_case(workspace, post, matched)
     else:
         _attach(case, post)
     Post.objects.filter(pk=post.pk).update(case=case)
     return IngestResult("new", post.pk, case.pk)
 
 
-def _conversation_case(workspace: Workspace, author: Author, parent: Post | None, thread_id: str) -> Case | None:
-    """Find the case this post continues: same thread, or the same person's recent open case."""
+def record_exclusion(workspace: Workspace, post: Post, own_accounts: set[str]) -> str | None:
+    """Record why a matched post opens no case (noise filters), or return None."""
+    settings = CollectionSettings.from_dict(workspace.collection)
+    since = post.created_at - timedelta(minutes=settings.burst_window_minutes)
+    others = (
+        Post.objects.filter(workspace=workspace, text_hash=post.text_hash, created_at__gte=since)
+        .exclude(author_id=post.author_id)
+        .values("author_id")
+        .distinct()
+        .count()
+    )
+    decision = exclusion_reason(
+        is_repost=post.is_repost,
+        author=post.author.handle,
+        own_accounts=own_accounts,
+        settings=settings,
+        other_authors_same_text=others,
+    )
+    if decision is None:
+        return None
+    reason, detail = decision
+    Post.objects.filter(pk=post.pk).update(exclusion=reason, exclusion_detail=detail[:300])
+    if reason == Exclusion.CAMPAIGN_BURST:
+        _close_burst_cases(workspace, post.text_hash, since, detail)
+    return reason
+
+
+def _close_burst_cases(workspace: Workspace, text_hash: str, since: datetime, detail: str) -> None:
+    """Close the untouched cases the campaign text already opened, so it stops flooding the inbox."""
+    posts = Post.objects.filter(workspace=workspace, text_hash=text_hash, created_at__gte=since, case__isnull=False)
+    for case in Case.objects.select_for_update().filter(pk__in=posts.values("case_id"), status=CaseStatus.NEW):
+        case.status = CaseStatus.CLOSED
+        case.close_reason = CloseReason.SPAM
+        case.close_note = detail
+        case.save(update_fields=["status", "close_reason", "close_note", "updated_at"])
+        record_event(workspace, "case.closed", case=case, reason=CloseReason.SPAM, note=detail, automatic=True)
+    posts.filter(exclusion="").update(exclusion=Exclusion.CAMPAIGN_BURST, exclusion_detail=detail[:300])
+
+
+def _conversation_case(workspace: Workspace, post: Post, parent: Post | None, *, matched: bool) -> Case | None:
+    """Find the case this post continues: same thread, or (if it is about us) the same person's recent open case."""
+    author, thread_id = post.author, post.thread_id
     if parent is not None and parent.case_id is not None:
         case = Case.objects.select_for_update().filter(pk=parent.case_id, author=author).first()
         if case is not None or parent.is_ours:
@@ -220,22 +267,23 @@ def _conversation_case(workspace: Workspace, author: Author, parent: Post | None
     by_thread = Case.objects.select_for_update().filter(workspace=workspace, author=author, thread_id=thread_id).first()
     if by_thread is not None:
         return by_thread
+    if parent is not None or not matched:
+        return None
     recent = Case.objects.select_for_update().filter(
         workspace=workspace,
         author=author,
         status__in=[CaseStatus.NEW, CaseStatus.OPEN, CaseStatus.WAITING],
+        last_post_at__gte=post.created_at - SAME_CONVERSATION,
     )
-    return recent.order_by("-last_post_at").first() if parent is None else None
+    return recent.order_by("-last_post_at").first()
 
 
-def _open_case(
-    workspace: Workspace,
-    post: Post,
-    author: Author,
-    incoming: IncomingPost,
-    matched: list[str],
-    compiled: _CompiledRules,
-) -> Case:
+def open_case(workspace: Workspace, post: Post, matched: list[str], *, via: str = "pipeline") -> Case:
+    """Triage a stored post and open a case for it (the post joins the case).
+
+    Used by the pipeline, by backfill and when a supervisor restores an excluded post.
+    """
+    compiled = workspace_matcher(workspace)
     brand_id = next((compiled.brand_of_rule[r] for r in matched if compiled.brand_of_rule.get(r)), None)
     brand = Brand.objects.filter(pk=brand_id).first() if brand_id else None
     context = list(
@@ -243,14 +291,14 @@ def _open_case(
         .order_by("created_at")
         .values_list("text", flat=True)[:10]
     )
-    labels = triage(TriageInput(incoming.text, context, incoming.author_followers))
+    labels = triage(TriageInput(post.text, context, post.author.followers_count))
     dept_key = route_department(
-        workspace.routing, intent=labels.intent, brand=brand.key if brand else None, text=incoming.text
+        workspace.routing, intent=labels.intent, brand=brand.key if brand else None, text=post.text
     )
     department = Department.objects.filter(workspace=workspace, key=dept_key).first() if dept_key else None
     case = Case.objects.create(
         workspace=workspace,
-        author=author,
+        author=post.author,
         brand=brand,
         thread_id=post.thread_id,
         intent=labels.intent,
@@ -262,8 +310,16 @@ def _open_case(
         triage_model=labels.model,
         last_post_at=post.created_at,
     )
+    Post.objects.filter(pk=post.pk).update(case=case)
     record_event(
-        workspace, "case.opened", case=case, post_id=post.pk, rules=matched, intent=labels.intent, risk=labels.risk
+        workspace,
+        "case.opened",
+        case=case,
+        post_id=post.pk,
+        rules=matched,
+        intent=labels.intent,
+        risk=labels.risk,
+        via=via,
     )
     return case
 

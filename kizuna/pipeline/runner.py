@@ -47,7 +47,17 @@ class EmbeddedRunner(threading.Thread):
         self.stopping.set()
 
     def run_once(self) -> int:
-        """Poll each source once; return how many posts went through."""
+        """Poll each source once and advance a backfill by one batch; return how many posts went through."""
+        from kizuna.brands.backfill import next_backfill_job, process_backfill_batch
+
+        job = next_backfill_job()
+        if job is not None:
+            try:
+                process_backfill_batch(job)
+            except Exception as exc:  # a failed backfill is shown to the admin, collection goes on
+                log.exception("backfill %s failed", job.pk)
+                job.status, job.error = "failed", f"{type(exc).__name__}: {exc}"
+                job.save(update_fields=["status", "error"])
         count = 0
         for source in Source.objects.filter(enabled=True, platform=Platform.DEMO).select_related("workspace"):
             stream = self._streams.get(source.pk)

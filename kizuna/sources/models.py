@@ -21,6 +21,15 @@ class Platform(models.TextChoices):
     IMPORT = "import", _("Import")
 
 
+class Exclusion(models.TextChoices):
+    """Why a post that matched a rule opened no case (reviewable on the exclusions page)."""
+
+    REPOST = "repost", _("Repost")
+    OWN_ACCOUNT = "own_account", _("Our own account")
+    BLOCKED_AUTHOR = "blocked_author", _("Author on the block list")
+    CAMPAIGN_BURST = "campaign_burst", _("Same text from many authors (campaign or spam)")
+
+
 class Source(models.Model):
     """A platform account or feed a workspace collects from and replies through."""
 
@@ -89,6 +98,10 @@ class Post(models.Model):
     # Written by one of our own accounts (our replies as they come back from the platform).
     is_ours = models.BooleanField(default=False)
     matched_rules = models.JSONField(default=list, blank=True)
+    exclusion = models.CharField(max_length=20, choices=Exclusion.choices, blank=True)
+    exclusion_detail = models.CharField(max_length=300, blank=True)
+    # Fingerprint of the normalized text, to spot the same campaign text from many authors.
+    text_hash = models.CharField(max_length=40, blank=True)
     case = models.ForeignKey("inbox.Case", null=True, blank=True, on_delete=models.SET_NULL, related_name="posts")
     raw = models.JSONField(default=dict, blank=True)
 
@@ -98,7 +111,11 @@ class Post(models.Model):
                 fields=["workspace", "platform", "platform_post_id"], name="post_unique_per_platform"
             )
         ]
-        indexes = [models.Index(fields=["workspace", "author", "created_at"])]
+        indexes = [
+            models.Index(fields=["workspace", "author", "created_at"]),
+            models.Index(fields=["workspace", "text_hash", "created_at"]),
+            models.Index(fields=["workspace", "exclusion", "created_at"]),
+        ]
         ordering = ["created_at"]
 
     def __str__(self) -> str:

@@ -85,7 +85,7 @@ def test_it_reports_and_skips_malformed_lines(monkeypatch: pytest.MonkeyPatch, r
     assert lines == [{"id": "1", "rules": ["pocky"]}, {"id": "10", "rules": ["pocky"]}]
     assert errors.splitlines() == [
         "kizuna match: line 2: not valid JSON: Expecting property name enclosed in double quotes: line 1 column 2 (char 1); skipped",
-        "kizuna match: line 4: expected a JSON object, found list; skipped",
+        "kizuna match: line 4: expected a JSON object, found an array; skipped",
         "kizuna match: line 5: expected an 'id'; skipped",
         "kizuna match: line 6: expected a string 'text'; skipped",
         "kizuna match: line 7: expected 'is_reply' to be a boolean or null; skipped",
@@ -127,7 +127,7 @@ def test_it_writes_ids_as_valid_json(monkeypatch: pytest.MonkeyPatch, rules_file
     [
         (None, "cannot read the rules file"),
         ("[[rules]\n", "not valid TOML"),
-        ("rules = 1", "expected [[rules]] tables, found 'rules' as a int"),
+        ("rules = 1", "expected [[rules]] tables, found 'rules' = a number"),
         ('[[rules]]\nquery = "a"', "rule #1: expected a non-empty string 'id'"),
         ('[[rules]]\nid = "a"', "rule #1 (\"a\"): expected a string 'query'"),
         ('[[rules]]\nid = "a"\nquery = "a"\nbrand = 1', "rule #1 (\"a\"): expected 'brand' to be a string"),

@@ -151,6 +151,13 @@ def test_it_requires_a_term_that_is_not_excluded(query: str) -> None:
     assert raised.expected.startswith("at least one term to look for that is not excluded")
 
 
+def test_it_limits_nesting() -> None:
+    assert parsed("(" * 50 + "a" + ")" * 50) == ("word", "a")
+    raised = error("(" * 51 + "a" + ")" * 51)
+    assert (raised.position, raised.expected) == (50, "at most 50 levels of groups and exclusions")
+    assert error("-" * 60 + "a").position == 50
+
+
 def test_it_counts_a_doubly_excluded_term_as_looked_for() -> None:
     assert parsed("NOT -a") == ("NOT", ("NOT", ("word", "a")))
 

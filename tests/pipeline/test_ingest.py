@@ -78,3 +78,36 @@ def test_it_counts_a_repeated_broken_payload_once(cast: Cast) -> None:
     quarantine(cast.ws, origin="x line 1", reason="bad", payload="{oops")
     item = QuarantinedPayload.objects.get()
     assert item.seen_count == 2 and item.reason == "bad"
+
+
+def test_it_records_why_a_repost_opened_no_case(cast: Cast) -> None:
+    result = ingest(cast.ws, make_post("サクッと最高", is_repost=True))
+    post = Post.objects.get(pk=result.post_id)
+    assert post.exclusion == "repost" and "include_reposts" in post.exclusion_detail
+
+
+def test_it_excludes_authors_on_the_block_list(cast: Cast) -> None:
+    result = ingest(cast.ws, make_post("サクッとプレゼント中", author="SAKUTTO_BOT_2025"))
+    assert result.case_id is None and result.reason == "blocked_author"
+
+
+def test_it_flags_the_same_text_from_many_authors_as_a_campaign(cast: Cast) -> None:
+    text = "【拡散】サクッと1年分が当たる！フォロー&RTで応募 https://example.com/c?u={n}"
+    results = [ingest(cast.ws, make_post(text.format(n=n), author=f"user{n}")) for n in range(6)]
+    assert all(r.case_id for r in results[:4])
+    assert results[4].case_id is None and results[4].reason == "campaign_burst"
+    # The campaign's earlier cases, untouched by anyone, are closed as spam with the reason.
+    assert set(Case.objects.values_list("status", "close_reason")) == {("closed", "spam")}
+    assert Post.objects.filter(exclusion="campaign_burst").count() == 6
+    assert AuditEvent.objects.filter(verb="case.closed", data__automatic=True).count() == 4
+
+
+def test_it_leaves_a_taken_case_open_when_a_campaign_is_detected(cast: Cast) -> None:
+    from kizuna.inbox.actions import do_take_case
+
+    text = "サクッと新味キャンペーン実施中！"
+    first = ingest(cast.ws, make_post(text, author="a0"))
+    do_take_case(cast.member(cast.alice), Case.objects.get(pk=first.case_id))
+    for n in range(1, 6):
+        ingest(cast.ws, make_post(text, author=f"a{n}"))
+    assert Case.objects.get(pk=first.case_id).status == CaseStatus.OPEN

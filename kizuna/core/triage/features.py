@@ -1,0 +1,386 @@
+"""Features of the triage model: char n-grams, cue counts, brand sense and reach.
+
+Plain data in, sparse matrices out; no Django. Texts are compared in their `normalize`d
+form, whose positions `original_span` maps back to the text as written, so that a reason
+can quote the post's own words.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from scipy import sparse
+
+from kizuna.core.normalize import SEPARATOR, finish_fold, normalize, prefold_joined
+from kizuna.core.triage.lexicon import LARGE_REACH, lexicon
+
+NGRAM_RANGE = (1, 4)
+CONTEXT_WEIGHT = 0.5  # earlier posts of the thread count half as much as the post itself
+ALIAS_MARK = "◆"  # stands for a brand alias, so that n-grams learn the words around it
+
+
+@dataclass(frozen=True)
+class BrandContext:
+    id: str
+    name: str
+    aliases: tuple[str, ...] = ()
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class TriagePost:
+    text: str
+    context: tuple[str, ...] = ()  # earlier posts of the thread, oldest first
+    brand: BrandContext | None = None
+    author_followers: int = 0
+    lang: str | None = None
+
+
+def normalize_many(texts: Sequence[str]) -> list[str]:
+    """Normalize a batch of texts in one pass (equal to `normalize` of each)."""
+    if not texts:
+        return []
+    return [t.strip(" ") for t in finish_fold(prefold_joined(texts)).split(SEPARATOR)]
+
+
+# --- n-grams -------------------------------------------------------------------------------
+
+
+def ngrams(text: str) -> list[str]:
+    """Return the char n-grams of a normalized text, shortest first."""
+    lo, hi = NGRAM_RANGE
+    size = len(text)
+    return [text[i : i + n] for n in range(lo, hi + 1) for i in range(size - n + 1)]
+
+
+def ngram_positions(text: str) -> list[tuple[str, int, int]]:
+    """Return (n-gram, start, end) for every char n-gram of a normalized text."""
+    lo, hi = NGRAM_RANGE
+    size = len(text)
+    return [(text[i : i + n], i, i + n) for n in range(lo, hi + 1) for i in range(size - n + 1)]
+
+
+class NgramVectorizer:
+    """TF-IDF over char n-grams: sublinear term frequency, smoothed idf, rows of length 1."""
+
+    def __init__(self, vocabulary: Sequence[str], idf: np.ndarray) -> None:
+        self.vocabulary = list(vocabulary)
+        self.index = {g: i for i, g in enumerate(self.vocabulary)}
+        self.idf = np.asarray(idf, dtype=np.float64)
+
+    @classmethod
+    def fit(cls, texts: Iterable[str], *, min_df: int = 2) -> NgramVectorizer:
+        """Learn the vocabulary (n-grams in at least min_df texts) and idf of normalized texts."""
+        df: Counter[str] = Counter()
+        count = 0
+        for text in texts:
+            df.update(set(ngrams(text)))
+            count += 1
+        vocabulary = sorted(g for g, n in df.items() if n >= min_df and g.strip())
+        idf = np.array([math.log((1 + count) / (1 + df[g])) + 1 for g in vocabulary])
+        return cls(vocabulary, idf)
+
+    def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        """Return the TF-IDF rows of normalized texts."""
+        get = self.index.get
+        indices: list[int] = []
+        lengths: list[int] = []
+        for text in texts:
+            before = len(indices)
+            indices.extend([i for i in map(get, ngrams(text)) if i is not None])
+            lengths.append(len(indices) - before)
+        rows = np.repeat(np.arange(len(texts)), lengths)
+        matrix = sparse.csr_matrix(
+            (np.ones(len(indices)), (rows, np.array(indices, dtype=np.int64))),
+            shape=(len(texts), len(self.vocabulary)),
+        )
+        matrix.sum_duplicates()
+        matrix.data = (1.0 + np.log(matrix.data)) * self.idf[matrix.indices]
+        norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+        norms[norms == 0] = 1.0
+        return sparse.csr_matrix(sparse.diags(1.0 / norms) @ matrix)
+
+
+# --- brand sense ---------------------------------------------------------------------------
+
+_SENTENCE_END = re.compile(r"[。.!?!?\n]+")
+_NOT_THE_BRAND = ("当ブランドではない", "ではない", "ではありません", "not the brand", "not us", "not our")
+_PHRASE_SPLIT = re.compile(
+    r"[「」『』()()\[\]、,・/\s:;]+|など|としての|という|といった|のような|は?当ブランドではない|ではない|ではありません"
+)
+# Content words as written: runs of one script (hiragana is left out: mostly grammar).
+_CONTENT_WORD = re.compile(r"[\u4e00-\u9fff々]+|[\u30a1-\u30faー]{2,}|[A-Za-z0-9][A-Za-z0-9-]+")
+# Words of descriptions that say what kind of word an alias is, not what a post says.
+_DESCRIPTION_WORDS = frozenset(
+    normalize(w)
+    for w in (
+        "日常語", "一般語", "一般名詞", "言葉", "意味", "用法", "投稿", "人名", "キャラクター名", "作品名", "同名",
+        "他社", "製品", "様子", "状態", "当", "表", "言", "書", "思", "他", "系", "名", "味", "各種", "販売",
+        "公式", "ブランド", "全国", "店名", "基本",
+    )
+)
+
+
+@dataclass(frozen=True)
+class BrandSense:
+    aliases: tuple[str, ...]  # normalized, longest first
+    strong_aliases: tuple[str, ...]  # aliases the description never gives another meaning
+    not_brand_phrases: tuple[str, ...]  # phrases of "... is not the brand" that contain an alias
+    not_brand_words: tuple[str, ...]  # other words of those sentences
+    brand_words: tuple[str, ...]  # words of the rest of the description
+
+
+def _content_words(sentence: str, *, shortest: int) -> list[str]:
+    return [w for w in map(normalize, _CONTENT_WORD.findall(sentence)) if len(w) >= shortest]
+
+
+@lru_cache(maxsize=4096)
+def brand_sense(brand: BrandContext) -> BrandSense:
+    """Read a brand's aliases and description: which words mean the brand and which do not."""
+    aliases = sorted({n for n in map(normalize, (brand.name, *brand.aliases)) if n}, key=len, reverse=True)
+    negative: list[str] = []
+    positive: list[str] = []
+    for sentence in _SENTENCE_END.split(brand.description):
+        lowered = sentence.lower()
+        (negative if any(m in lowered for m in _NOT_THE_BRAND) else positive).append(sentence)
+    negative_text = normalize(" ".join(negative))
+
+    def unrelated(word: str) -> bool:
+        return word not in _DESCRIPTION_WORDS and not any(a in word or word in a for a in aliases)
+
+    phrases = [normalize(p).lstrip("ノハガヲニデトモヘヤ") for s in negative for p in _PHRASE_SPLIT.split(s)]
+    strong = [a for a in aliases if a.startswith("@") or a not in negative_text]
+    return BrandSense(
+        aliases=tuple(aliases),
+        strong_aliases=tuple(strong),
+        not_brand_phrases=tuple(
+            dict.fromkeys(p for p in phrases if p not in aliases and any(a in p for a in aliases))
+        ),
+        not_brand_words=tuple(dict.fromkeys(filter(unrelated, (w for s in negative for w in _content_words(s, shortest=1))))),
+        brand_words=tuple(dict.fromkeys(filter(unrelated, (w for s in positive for w in _content_words(s, shortest=2))))),
+    )
+
+
+def find_aliases(sense: BrandSense, normalized: str) -> list[tuple[int, int]]:
+    """Return the (start, end) of each alias occurrence, longest alias first, not overlapping."""
+    taken: list[tuple[int, int]] = []
+    for alias in sense.aliases:
+        start = normalized.find(alias)
+        while start >= 0:
+            end = start + len(alias)
+            if not any(s < end and start < e for s, e in taken):
+                taken.append((start, end))
+            start = normalized.find(alias, start + 1)
+    return sorted(taken)
+
+
+def mask_aliases(normalized: str, spans: Sequence[tuple[int, int]]) -> str:
+    """Replace each alias span with ALIAS_MARK characters (positions stay the same)."""
+    if not spans:
+        return normalized
+    parts: list[str] = []
+    last = 0
+    for start, end in spans:
+        parts += [normalized[last:start], ALIAS_MARK * (end - start)]
+        last = end
+    parts.append(normalized[last:])
+    return "".join(parts)
+
+
+BRAND_FEATURES = (
+    "no brand",
+    "alias in text",
+    "alias only in context",
+    "unambiguous alias",
+    "not-the-brand phrase",
+    "not-the-brand word",
+    "not-the-brand kanji",
+    "brand word",
+)
+
+
+@dataclass(frozen=True)
+class BrandEvidence:
+    values: tuple[float, ...]  # in BRAND_FEATURES order
+    not_brand: tuple[str, ...]  # normalized phrases and words found that say "not the brand"
+    brand_words: tuple[str, ...]
+
+
+def brand_evidence(sense: BrandSense | None, text: str, context: str, spans: Sequence[tuple[int, int]]) -> BrandEvidence:
+    """Weigh whether a normalized post uses the brand's name for the brand."""
+    if sense is None:
+        return BrandEvidence((1.0,) + (0.0,) * (len(BRAND_FEATURES) - 1), (), ())
+    phrases = tuple(p for p in sense.not_brand_phrases if p in text)
+    words = tuple(w for w in sense.not_brand_words if len(w) > 1 and w in text)
+    kanji = tuple(w for w in sense.not_brand_words if len(w) == 1 and w in text)
+    brand_words = tuple(w for w in sense.brand_words if w in text or w in context)
+    in_context = not spans and any(a in context for a in sense.aliases)
+    strong = any(a in text or a in context for a in sense.strong_aliases)
+    values = (
+        0.0,
+        1.0 if spans else 0.0,
+        1.0 if in_context else 0.0,
+        1.0 if strong else 0.0,
+        min(len(phrases), 2) / 2,
+        min(len(words), 2) / 2,
+        min(len(kanji), 2) / 2,
+        min(len(brand_words), 3) / 3,
+    )
+    return BrandEvidence(values, phrases + words, brand_words)
+
+
+# --- the dense block ---------------------------------------------------------------------------
+
+
+def reach_features(followers: int) -> tuple[float, float]:
+    """Return (log-scaled followers, large reach) for an author."""
+    return (min(math.log10(1 + max(followers, 0)) / 6, 1.0), 1.0 if followers >= LARGE_REACH else 0.0)
+
+
+def dense_names() -> list[str]:
+    """Return the names of the dense feature columns, in order."""
+    groups = lexicon().groups
+    return (
+        [f"cue {g}" for g in groups]
+        + [f"context cue {g}" for g in groups]
+        + [f"brand: {b}" for b in BRAND_FEATURES]
+        + ["reach", "reach >= 10,000", "length"]
+    )
+
+
+def dense_row(text: str, context: str, evidence: BrandEvidence, followers: int) -> list[float]:
+    """Return the dense features of one normalized post (see dense_names)."""
+    lex = lexicon()
+    cues = [min(c, 2) / 2 for c in lex.group_counts(text)]
+    context_cues = [min(c, 2) / 4 for c in lex.group_counts(context)] if context else [0.0] * len(cues)
+    return [*cues, *context_cues, *evidence.values, *reach_features(followers), min(len(text), 280) / 280]
+
+
+@dataclass(frozen=True)
+class PreparedPost:
+    original: str
+    text: str  # normalized
+    context: str  # normalized, the earlier posts joined by newlines (now spaces)
+    aliases: tuple[tuple[int, int], ...]  # where the brand's aliases are in text
+    context_aliases: tuple[tuple[int, int], ...]
+    evidence: BrandEvidence
+    followers: int
+
+
+def prepare(posts: Sequence[TriagePost]) -> list[PreparedPost]:
+    """Normalize a batch of posts and weigh their brand evidence."""
+    texts = normalize_many([p.text for p in posts])
+    contexts = normalize_many(["\n".join(p.context) for p in posts])
+    prepared = []
+    for post, text, context in zip(posts, texts, contexts, strict=True):
+        sense = brand_sense(post.brand) if post.brand is not None else None
+        spans = find_aliases(sense, text) if sense else []
+        context_spans = find_aliases(sense, context) if sense and context else []
+        evidence = brand_evidence(sense, text, context, spans)
+        prepared.append(
+            PreparedPost(post.text, text, context, tuple(spans), tuple(context_spans), evidence, post.author_followers)
+        )
+    return prepared
+
+
+def feature_matrix(
+    vectorizer: NgramVectorizer, posts: Sequence[PreparedPost], *, mask: bool, dense_weight: float
+) -> sparse.csr_matrix:
+    """Return the model's input rows: n-grams of text and context, then the dense block."""
+    texts = [mask_aliases(p.text, p.aliases) if mask else p.text for p in posts]
+    rows = vectorizer.transform(texts)
+    if any(p.context for p in posts):
+        contexts = [mask_aliases(p.context, p.context_aliases) if mask else p.context for p in posts]
+        rows = rows + CONTEXT_WEIGHT * vectorizer.transform(contexts)
+    dense = np.array([dense_row(p.text, p.context, p.evidence, p.followers) for p in posts]) * dense_weight
+    return sparse.hstack([rows, sparse.csr_matrix(dense)], format="csr")
+
+
+# --- from normalized positions back to the text as written ---------------------------------
+
+# Length-preserving folds, enough to find most normalized spans in the original text.
+_LIGHT_FOLD = str.maketrans(
+    {
+        **{cp: cp + 0x60 for cp in range(0x3041, 0x3097)},
+        **{cp: cp + 0x20 for cp in range(0x41, 0x5B)},
+        **{cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)},
+        ord("\u3000"): " ",
+        ord("〜"): "ー",
+        ord("~"): "ー",
+    }
+)
+
+
+def original_span(original: str, normalized_span: str) -> str:
+    """Return the part of the original text that normalizes to normalized_span (or the span itself)."""
+    if not normalized_span:
+        return normalized_span
+    folded = original.translate(_LIGHT_FOLD).lower()
+    at = folded.find(normalized_span)
+    if at >= 0:
+        return original[at : at + len(normalized_span)]
+    # Slow path (half-width kana, compatibility characters): grow a window until it normalizes equal.
+    for start in range(len(original)):
+        for end in range(start + 1, min(len(original), start + 3 * len(normalized_span)) + 1):
+            candidate = normalize(original[start:end])
+            if candidate == normalized_span:
+                return original[start:end]
+            if len(candidate) > len(normalized_span):
+                break
+    return normalized_span
+
+
+_PUNCTUATION = " 、。,.!?!?・…ー「」『』()()[]#@\"'~:;"
+_PARTICLES = "のはがをにでともへやかねよ"
+_WORDLIKE = re.compile(r"[\u4e00-\u9fff\u30a1-\u30fa\uff66-\uff9d]|[A-Za-z0-9]{2,}")
+_LATIN_PAIR = re.compile(r"[a-z0-9']{2}")
+
+
+def readable_spans(
+    original: str, normalized: str, scored: Iterable[tuple[int, int, float]], limit: int = 3
+) -> list[str]:
+    """Return up to limit readable runs of the original text that carry the most positive weight.
+
+    scored holds (start, end, weight) for n-grams of the normalized text; each n-gram's
+    weight is spread over its characters, and runs of characters above a share of the best
+    are mapped back to the original text and trimmed of punctuation and particles.
+    """
+    if not normalized:
+        return []
+    per_char = np.zeros(len(normalized))
+    for start, end, weight in scored:
+        if weight > 0:
+            per_char[start:end] += weight / (end - start)
+    best = float(per_char.max())
+    if best <= 0:
+        return []
+    hot = per_char >= 0.3 * best
+    runs: list[tuple[float, str]] = []
+    size = len(normalized)
+    i = 0
+    while i < size:
+        if not hot[i]:
+            i += 1
+            continue
+        j = i
+        while j < size and hot[j]:
+            j += 1
+        start, end = i, j
+        # Whole English words, not pieces of them.
+        while start > 0 and _LATIN_PAIR.fullmatch(normalized[start - 1 : start + 1]):
+            start -= 1
+        while end < size and _LATIN_PAIR.fullmatch(normalized[end - 1 : end + 1]):
+            end += 1
+        span = normalized[start:end].strip(_PUNCTUATION)
+        shown = original_span(original, span).strip(_PUNCTUATION).strip(_PARTICLES).strip(_PUNCTUATION)
+        if len(shown) >= 2 and _WORDLIKE.search(shown):
+            runs.append((float(per_char[i:j].sum()), shown))
+        i = j
+    runs.sort(key=lambda r: -r[0])
+    return list(dict.fromkeys(run for _, run in runs))[:limit]

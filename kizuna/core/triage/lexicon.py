@@ -1,0 +1,230 @@
+"""Cue words of the triage model: readable evidence for reasons, features and risk overrides.
+
+Cues are written as people write them (Japanese and English) and compared after
+`normalize`, so ひらがな/カタカナ, full/half width and case do not matter. Each cue
+group is one feature of the model (how often its cues occur), so the model learns how
+much each group counts; the reasons an operator sees quote the cues found.
+
+`FORCE_HIGH` cues are the exception: health and safety, legal and regulator threats,
+money taken, leaked personal data, discrimination and calls to spread. A post that uses
+one is high risk whatever the model says, because missing one costs far more than an
+operator's extra look (the risk goal is recall).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import ahocorasick_rs
+
+from kizuna.core.normalize import normalize
+
+INTENTS = ("praise", "question", "defect", "staff", "urgent", "delivery", "request", "complaint", "mention", "noise")
+RESPONSES = ("thanks", "apology", "guidance", "none")
+RISKS = ("low", "medium", "high")
+# Intents whose post says something went wrong: large reach raises their risk.
+NEGATIVE_INTENTS = frozenset({"defect", "staff", "urgent", "delivery", "complaint"})
+
+INTENT_CUES: Mapping[str, tuple[str, ...]] = {
+    "praise": (
+        "美味しい", "おいしい", "うまい", "うま!", "好き", "最高", "神", "ありがとう", "ありがたい", "感謝",
+        "助かった", "助かる", "助かります", "便利", "快適", "嬉しい", "うれしい", "感動", "優しい", "丁寧",
+        "満足", "おすすめ", "さすが", "天才", "やっぱり", "リピ", "大好き", "素晴らしい", "お疲れ様", "誠実",
+        "love", "great", "delicious", "thank", "thanks", "amazing", "awesome", "obsessed", "perfect",
+        "excellent", "impressed", "kudos", "the best", "so good", "recommend",
+    ),
+    "question": (
+        "教えて", "ですか", "ますか", "でしょうか", "方法", "どうやって", "どこで", "どこから", "どこに",
+        "いつ", "知りたい", "できる?", "できますか", "かな?", "わからない", "分からない", "どうなる",
+        "って何", "どっち", "大丈夫?", "たっけ", "何時", "何枚", "何日",
+        "how do", "how can", "how long", "where can", "where do", "what does", "what is", "is there",
+        "can i", "do you", "does anyone", "anyone know", "?",
+    ),
+    "defect": (
+        "壊れ", "故障", "割れ", "破れ", "欠け", "ほつれ", "不具合", "バグ", "エラー", "落ちる", "落ちた",
+        "固まる", "固まった", "フリーズ", "起動しない", "動かない", "止まる", "止まった", "つながらない",
+        "繋がらない", "ログインできない", "反映されない", "表示されない", "変な音", "異音", "水漏れ", "漏れ",
+        "カビ", "色落ち", "焦げ", "生焼け", "初期化", "消えて", "消えた", "使えない", "できない", "障害",
+        "不良", "勝手に再起動", "圏外", "二重", "引き落とされ", "身に覚えのない",
+        "broken", "broke", "crash", "crashes", "error", "bug", "doesn't work", "does not work",
+        "not working", "stopped working", "won't", "leak", "glitch", "froze", "freezes", "defective",
+        "charged twice", "never showed up in",
+    ),
+    "staff": (
+        "店員", "スタッフ", "接客", "態度", "担当者", "担当の", "駅員", "運転手", "乗務員", "講師", "窓口",
+        "対応が", "対応悪", "対応ひど", "舌打ち", "言われた", "電話対応", "サポートの人", "業者", "配達員",
+        "営業", "放置", "店長", "説明なし", "謝罪なし", "折り返し", "たらい回し", "つながらない電話",
+        "rude", "staff", "clerk", "employee", "driver", "agent", "attitude", "yelled", "ignored me",
+        "customer service", "support team",
+    ),
+    "urgent": (
+        "今すぐ", "至急", "急ぎ", "助けて", "どうしよう", "どうすれば", "間に合わない", "間に合わ", "今日中",
+        "今夜中", "今まさに", "止めたい", "止めるには", "止めるの", "落とした", "盗まれ", "なくした",
+        "閉じ込め", "急病", "あと10分", "あと5分", "あと30分", "あと1時間", "分後", "出発まで", "!!",
+        "urgent", "asap", "help", "right now", "immediately", "lost my", "in 30 min", "emergency",
+    ),
+    "delivery": (
+        "届かない", "届いた", "届きますか", "届く", "まだ来ない", "来ない", "配送", "発送", "配達", "注文",
+        "在庫", "品切れ", "売り切れ", "欠品", "入荷", "再販", "置いてない", "売ってない", "荷物", "置き配",
+        "郵送", "定期便", "到着", "工事", "違う商品", "足りなかった", "ロストバゲージ",
+        "delivery", "deliver", "delivered", "shipping", "shipped", "arrive", "arrived", "out of stock",
+        "sold out", "order", "package", "tracking", "parcel",
+    ),
+    "request": (
+        "してほしい", "して欲しい", "ほしい", "欲しい", "出して", "復活", "希望", "増やして", "できるように",
+        "あったら", "くれたら", "してください", "お願い", "対応して", "作って", "検討して", "導入して",
+        "please add", "please make", "please bring", "please let", "please put", "wish", "would love",
+        "hope you", "could you add", "should add", "let us", "bring back",
+    ),
+    "complaint": (
+        "高い", "値上げ", "改悪", "減った", "小さくなった", "残念", "がっかり", "不満", "納得いかない",
+        "ひどい", "最悪", "遅い", "長すぎ", "聞いてない", "勝手に", "いらない", "まずい", "微妙", "高すぎ",
+        "めんどくさ", "面倒", "不便", "わかりにくい", "分かりにくい", "しつこい", "ペラペラ", "写真と違う",
+        "disappointed", "too expensive", "worst", "terrible", "ridiculous", "annoying", "overpriced",
+        "waste of", "pain",
+    ),
+    "mention": (
+        "見かけた", "広告", "cm", "見た", "使ってる", "通勤", "今日の", "いつもの", "らしい", "ニュース",
+        "saw", "ad", "commercial",
+    ),
+    "noise": (
+        "プレゼント企画", "【プレゼント】", "フォロー&rt", "フォローとrt", "フォロー&リポスト", "rtで", "抽選で",
+        "当たる", "懸賞", "相互フォロー", "#懸賞", "という曲", "って曲", "歌詞", "giveaway", "follow and rt",
+        "follow & rt", "lyrics", "as they say",
+    ),
+}
+
+# Each group: cues that make a post high risk on their own (they override the model).
+FORCE_HIGH: Mapping[str, tuple[str, ...]] = {
+    "health and safety": (
+        "異物", "食中毒", "嘔吐", "下痢", "腹痛", "お腹壊", "アレルギー", "じんましん", "蕁麻疹", "発疹",
+        "怪我", "ケガ", "けが", "大ケガ", "火傷", "やけど", "発火", "発煙", "煙が", "煙出", "焦げ臭", "溶けかけ", "溶けたような",
+        "火事", "感電", "ショートしそう", "破片", "針金", "金属片", "金属の", "プラスチック片", "熱中症", "救急",
+        "意識がない", "急病", "命に関わ", "人の命", "命預", "転倒", "生焼け", "アンモニア臭", "カビ臭", "飲んじゃった", "食べちゃった",
+        "飲んで大丈夫", "喘息", "ぐったり",
+        "food poisoning", "allergic", "allergy", "injury", "injured", "caught fire", "on fire",
+        "smoking", "smoke", "sparks", "piece of metal", "piece of hard plastic", "piece of glass",
+        "ambulance", "unconscious", "hospital",
+    ),
+    "legal or regulator": (
+        "消費者センター", "国民生活センター", "消費者庁", "保健所", "訴え", "訴訟", "弁護士", "裁判", "警察",
+        "通報", "金融庁", "国交省", "国土交通省", "総務省", "違反", "薬機法", "特定商取引法", "特商法",
+        "景表法", "賠償", "lawyer", "sue you", "sue them", "suing", "lawsuit", "police", "regulator", "legal action",
+    ),
+    "money lost": (
+        "二重に引き落と", "二重で引き落と", "二重に請求", "二重請求", "2回引", "二回引", "2回請求", "2回分",
+        "不正利用", "身に覚えのない", "乗っ取", "返金されない", "返金しない", "返金まだ", "返金の連絡もない", "不正送金",
+        "詐欺", "騙", "引き落としが止まらない", "請求が止まらない", "残高に反映されない",
+        "charged twice", "double charged", "charged me twice", "unauthorized", "fraud", "stole",
+        "stolen", "never made", "hacked", "charges on my",
+    ),
+    "personal data": (
+        "個人情報", "情報漏", "漏洩", "流出", "他人の情報", "知らない住所", "知らない人の住所", "丸見え",
+        "位置情報", "他の生徒の", "data breach", "leaked", "personal information", "personal data",
+    ),
+    "discrimination or harassment": (
+        "差別", "セクハラ", "パワハラ", "痴漢", "笑いもの", "高齢者狙い", "押し売り", "嘘ついて",
+        "しつこくdm", "体型について", "discrimination", "harass", "racist", "sexist",
+    ),
+    "spreading": (
+        "拡散希望", "#拡散", "拡散して", "みんな気をつけて", "本当に気をつけて", "気をつけてください", "同じ被害",
+        "spread the word", "everyone be careful",
+    ),
+}
+
+# Raise the risk the model sees without forcing it (learned weight).
+RISK_HINTS: tuple[str, ...] = (
+    "返金", "返して", "請求", "引き落と", "補償", "高齢", "子ども", "子供", "娘", "息子", "赤ちゃん",
+    "怖い", "危ない", "危険", "許せない", "二度と", "謝罪", "賃貸", "repeat", "refund", "dangerous", "scary",
+)
+
+# Response hints: delivery and complaint posts get an apology when we are at fault.
+RESPONSE_CUES: Mapping[str, tuple[str, ...]] = {
+    "apology": (
+        "まだ来ない", "来ない", "届かない", "届いてない", "遅れ", "違う", "間違", "足りな", "壊れて届",
+        "キャンセルしたのに", "解約したのに", "待ったけど", "連絡もなし", "連絡なし", "返金", "never showed",
+        "wrong", "missing", "late", "nothing at my door",
+    ),
+    "guidance": (
+        "いつ", "どこ", "どう", "?", "ますか", "ですか", "方法", "when", "where", "how",
+    ),
+}
+
+LARGE_REACH = 10_000
+
+
+@dataclass(frozen=True)
+class Cue:
+    shown: str  # as written in the lexicon
+    group: str  # "intent:defect", "high:money lost", "risk", "response:apology"
+
+
+@dataclass(frozen=True)
+class CueHit:
+    cue: Cue
+    start: int  # character offsets in the normalized text
+    end: int
+
+
+class Lexicon:
+    """Every cue of this module, compiled into one automaton over normalized text."""
+
+    def __init__(self) -> None:
+        cues: dict[str, list[Cue]] = {}
+        groups: list[tuple[str, tuple[str, ...]]] = [(f"intent:{k}", v) for k, v in INTENT_CUES.items()]
+        groups += [(f"high:{k}", v) for k, v in FORCE_HIGH.items()]
+        groups += [("risk", RISK_HINTS)]
+        groups += [(f"response:{k}", v) for k, v in RESPONSE_CUES.items()]
+        for group, words in groups:
+            for word in words:
+                key = normalize(word)
+                if key:
+                    cues.setdefault(key, []).append(Cue(word, group))
+        self.patterns = list(cues)
+        self.cues = [tuple(cues[p]) for p in self.patterns]
+        self.groups = tuple(dict.fromkeys(group for group, _ in groups))
+        group_index = {g: i for i, g in enumerate(self.groups)}
+        self._pattern_groups = [tuple(group_index[c.group] for c in cs) for cs in self.cues]
+        # An English cue must be a whole word ("ad" is not in "add"): check its ends.
+        self._edges = [(_is_word_char(p[0]), _is_word_char(p[-1])) for p in self.patterns]
+        self._automaton = ahocorasick_rs.AhoCorasick(self.patterns)
+
+    def _matches(self, normalized: str) -> list[tuple[int, int, int]]:
+        found = self._automaton.find_matches_as_indexes(normalized, overlapping=True)
+        edges = self._edges
+        size = len(normalized)
+        return [
+            (i, start, end)
+            for i, start, end in found
+            if not (edges[i][0] and start > 0 and _is_word_char(normalized[start - 1]))
+            and not (edges[i][1] and end < size and _is_word_char(normalized[end]))
+        ]
+
+    def find(self, normalized: str) -> list[CueHit]:
+        """Return every cue occurrence (overlapping ones too) in a normalized text."""
+        return [CueHit(cue, start, end) for i, start, end in self._matches(normalized) for cue in self.cues[i]]
+
+    def group_counts(self, normalized: str) -> list[int]:
+        """Return how many cues of each group occur in a normalized text (in `groups` order)."""
+        counts = [0] * len(self.groups)
+        pattern_groups = self._pattern_groups
+        for i, _, _ in self._matches(normalized):
+            for g in pattern_groups[i]:
+                counts[g] += 1
+        return counts
+
+
+def _is_word_char(char: str) -> bool:
+    return char.isascii() and (char.isalnum() or char == "_")
+
+
+_LEXICON: Lexicon | None = None
+
+
+def lexicon() -> Lexicon:
+    """Return the compiled lexicon (built once)."""
+    global _LEXICON
+    if _LEXICON is None:
+        _LEXICON = Lexicon()
+    return _LEXICON
