@@ -29,9 +29,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **opts: Any) -> None:
         ws = pick_workspace(opts["workspace"])
         if opts["action"] == "list":
-            for rule in Rule.objects.filter(workspace=ws).select_related("brand"):
-                state = "" if rule.enabled else " (disabled)"
-                self.stdout.write(f"{rule.key}\t{rule.brand.key if rule.brand else '-'}\t{rule.query}{state}")
+            for each in Rule.objects.filter(workspace=ws).select_related("brand"):
+                state = "" if each.enabled else " (disabled)"
+                self.stdout.write(f"{each.key}\t{each.brand.key if each.brand else '-'}\t{each.query}{state}")
             return
         rule = Rule.objects.filter(workspace=ws, key=opts["rule_id"]).first()
         if rule is None:
