@@ -15,6 +15,8 @@ class Workspace(models.Model):
     # Configuration-as-code sections that are plain data (see kizuna.brands.config).
     routing = models.JSONField(default=list, blank=True)
     policy = models.JSONField(default=dict, blank=True)
+    # The [approval] table: which replies wait for a supervisor (trainees' always do).
+    approval = models.JSONField(default=dict, blank=True)
     business_hours = models.JSONField(default=dict, blank=True)
     own_accounts = models.JSONField(default=list, blank=True)
     # The [collection] table: noise filters and the block list (see kizuna.core.noise).

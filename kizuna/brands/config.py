@@ -49,6 +49,7 @@ def do_load_config(cfg: WorkspaceConfig, *, slug: str | None = None, path: str =
         for r in cfg.routing
     ]
     ws.collection = cfg.collection
+    ws.approval = cfg.approval
     ws.policy = cfg.policy
     ws.business_hours = cfg.business_hours
     ws.save()
@@ -91,6 +92,7 @@ def workspace_config(ws: Workspace) -> WorkspaceConfig:
             for r in ws.routing
         ],
         collection=dict(ws.collection),
+        approval=dict(ws.approval),
         policy=dict(ws.policy),
         business_hours=dict(ws.business_hours),
     )

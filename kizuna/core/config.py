@@ -65,6 +65,7 @@ class WorkspaceConfig:
     departments: list[DepartmentSpec] = field(default_factory=list)
     routing: list[RouteSpec] = field(default_factory=list)
     collection: dict[str, Any] = field(default_factory=dict)
+    approval: dict[str, Any] = field(default_factory=dict)
     policy: dict[str, Any] = field(default_factory=dict)
     business_hours: dict[str, Any] = field(default_factory=dict)
 
@@ -169,10 +170,17 @@ def parse_config(doc: dict[str, Any], path: str = "kizuna.toml", *, rules_only: 
         cfg.routing.append(RouteSpec(dept, r.str_list(t, "intents"), brands, r.str_list(t, "keywords")))
 
     cfg.collection = _parse_collection(doc.get("collection", {}), path)
+    cfg.approval = _parse_approval(doc.get("approval", {}), path, brand_ids)
 
     policy = doc.get("policy", {})
     if not isinstance(policy, dict):
         raise ConfigError(f"{path}: [policy] must be a table")
+    from kizuna.core.policy import Policy, PolicyError
+
+    try:
+        Policy.from_dict(policy)
+    except PolicyError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
     cfg.policy = policy
 
     hours = doc.get("business_hours", {})
@@ -208,6 +216,31 @@ def _parse_collection(table: object, path: str) -> dict[str, Any]:
     if "blocked_authors" in table:
         out["blocked_authors"] = [b.lstrip("@") for b in blocked]
     return out
+
+
+INTENTS = ("praise", "question", "defect", "staff", "urgent", "delivery", "request", "complaint", "mention", "noise")
+
+
+def _parse_approval(table: object, path: str, brand_ids: set[str]) -> dict[str, Any]:
+    """Validate [approval]: which replies wait for a supervisor (a trainee's always do)."""
+    where = f"{path}: [approval]"
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where} must be a table")
+    known = {"all_replies", "high_risk", "intents", "brands"}
+    unknown = set(table) - known
+    if unknown:
+        raise ConfigError(f"{where} unknown keys: {', '.join(sorted(unknown))} (known: {', '.join(sorted(known))})")
+    for key in ("all_replies", "high_risk"):
+        if key in table and not isinstance(table[key], bool):
+            raise ConfigError(f"{where} {key} must be true or false")
+    reader = _Reader(where)
+    for intent in reader.str_list(table, "intents"):
+        if intent not in INTENTS:
+            raise ConfigError(f'{where} intents: unknown intent "{intent}" (expected one of {", ".join(INTENTS)})')
+    for brand in reader.str_list(table, "brands"):
+        if brand not in brand_ids:
+            raise ConfigError(f'{where} brands: brand "{brand}" is not defined in [[brands]]')
+    return dict(table)
 
 
 def _no_duplicates(ids: list[str], where: str) -> None:
@@ -262,6 +295,7 @@ def config_to_dict(cfg: WorkspaceConfig) -> dict[str, Any]:
         for rt in cfg.routing
     ]
     doc["collection"] = cfg.collection
+    doc["approval"] = cfg.approval
     doc["policy"] = cfg.policy
     doc["business_hours"] = cfg.business_hours
     return doc

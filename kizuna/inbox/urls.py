@@ -11,5 +11,4 @@ urlpatterns = [
     path("cases/<int:case_id>/row/", views.case_row, name="case_row"),
     path("cases/<int:case_id>/take/", views.take_case, name="take"),
     path("cases/<int:case_id>/close/", views.close_case, name="close"),
-    path("cases/<int:case_id>/reply/", views.write_reply, name="reply"),
 ]

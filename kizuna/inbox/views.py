@@ -16,12 +16,13 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from kizuna.accounts.models import Membership
 from kizuna.accounts.permissions import Perm, role_has
 from kizuna.accounts.selectors import access_membership, memberships_of
 from kizuna.inbox import actions
-from kizuna.inbox.models import AuditEvent, CloseReason
+from kizuna.inbox.models import AuditEvent, Case, CloseReason
 from kizuna.inbox.selectors import TABS, author_other_posts, case_in_workspace, inbox_cases, tab_counts
-from kizuna.replies.actions import do_write_reply
+from kizuna.replies.models import HandoffChannel
 
 
 @require_GET
@@ -67,33 +68,43 @@ def case_row(request: HttpRequest, slug: str, case_id: int) -> HttpResponse:
     return render(request, "inbox/_case_row.html", {"case": case, "workspace": membership.workspace, "fresh": True})
 
 
+def case_context(membership: Membership, case: Case, **extra: object) -> dict[str, object]:
+    """Everything the case page shows; replies' views add a draft and its lint result."""
+    from kizuna.replies.guidance import guidance_points
+    from kizuna.replies.policy import length_platform, reply_target
+
+    target = reply_target(case)
+    return {
+        "membership": membership,
+        "workspace": membership.workspace,
+        "case": case,
+        "thread": list(case.posts.select_related("author").order_by("created_at")),
+        "replies": list(case.replies.select_related("author").order_by("created_at")),
+        "handoffs": list(case.handoffs.order_by("-created_at")),
+        "links": list(case.links.order_by("-created_at")),
+        "other_posts": author_other_posts(case),
+        "events": list(case.events.select_related("actor").order_by("-id")[:50]),
+        "close_reasons": CloseReason.choices,
+        "channels": HandoffChannel.choices,
+        "guidance": guidance_points(case.intent, case.response),
+        "platform": length_platform(target) if target else "x",
+        "can_take": role_has(membership.role, Perm.TAKE_CASE),
+        "can_close": role_has(membership.role, Perm.CLOSE_CASE),
+        "can_reply": role_has(membership.role, Perm.DRAFT_REPLY),
+        "can_approve": role_has(membership.role, Perm.APPROVE_REPLY),
+        "can_handoff": role_has(membership.role, Perm.HANDOFF),
+        "can_manage_rules": role_has(membership.role, Perm.MANAGE_RULES),
+        "nav": "inbox",
+        **extra,
+    }
+
+
 @login_required
 @require_GET
 def case_detail(request: HttpRequest, slug: str, case_id: int) -> HttpResponse:
     membership = access_membership(request.user, slug, Perm.VIEW_INBOX)
     case = case_in_workspace(membership.workspace, case_id)
-    thread = list(case.posts.select_related("author").order_by("created_at"))
-    replies = list(case.replies.select_related("author").order_by("created_at"))
-    events = list(case.events.select_related("actor").order_by("-id")[:50])
-    return render(
-        request,
-        "inbox/case.html",
-        {
-            "membership": membership,
-            "workspace": membership.workspace,
-            "case": case,
-            "thread": thread,
-            "replies": replies,
-            "other_posts": author_other_posts(case),
-            "events": events,
-            "close_reasons": CloseReason.choices,
-            "can_take": role_has(membership.role, Perm.TAKE_CASE),
-            "can_close": role_has(membership.role, Perm.CLOSE_CASE),
-            "can_reply": role_has(membership.role, Perm.DRAFT_REPLY),
-            "can_manage_rules": role_has(membership.role, Perm.MANAGE_RULES),
-            "nav": "inbox",
-        },
-    )
+    return render(request, "inbox/case.html", case_context(membership, case))
 
 
 @login_required
@@ -120,20 +131,6 @@ def close_case(request: HttpRequest, slug: str, case_id: int) -> HttpResponse:
         return redirect("inbox:case", slug=slug, case_id=case.pk)
     messages.success(request, _("Closed as no reply needed."))
     return redirect("inbox:inbox", slug=slug)
-
-
-@login_required
-@require_POST
-def write_reply(request: HttpRequest, slug: str, case_id: int) -> HttpResponse:
-    membership = access_membership(request.user, slug, Perm.DRAFT_REPLY)
-    case = case_in_workspace(membership.workspace, case_id)
-    try:
-        reply = do_write_reply(membership, case, text=request.POST.get("text", ""))
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, _("Reply recorded: %(status)s") % {"status": reply.get_status_display()})
-    return redirect("inbox:case", slug=slug, case_id=case.pk)
 
 
 @login_required

@@ -58,6 +58,11 @@ class EmbeddedRunner(threading.Thread):
                 log.exception("backfill %s failed", job.pk)
                 job.status, job.error = "failed", f"{type(exc).__name__}: {exc}"
                 job.save(update_fields=["status", "error"])
+        from kizuna.replies.outbox import process_one_reply
+
+        for _ in range(10):  # a few replies per tick; collection must not starve
+            if not process_one_reply():
+                break
         count = 0
         for source in Source.objects.filter(enabled=True, platform=Platform.DEMO).select_related("workspace"):
             stream = self._streams.get(source.pk)

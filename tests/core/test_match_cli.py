@@ -174,3 +174,13 @@ def test_it_runs_as_a_module_without_django(rules_file: Path) -> None:
     )
     assert (done.returncode, done.stderr) == (0, b"")
     assert done.stdout == b'{"id": "1", "rules": ["pocky"]}\n'
+
+
+def test_it_matches_the_benchmark_workload(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from kizuna.core.bench_match import write_workload
+
+    rules_path, posts_path = write_workload(tmp_path, posts=3000, rules=200, seed=7, brand_rate=0.2)
+    status, lines, errors = run_cli(monkeypatch, ["--rules", str(rules_path)], posts_path.read_bytes())
+    assert (status, errors) == (0, "")
+    assert len(lines) == 3000
+    assert 0.02 < sum(1 for line in lines if line["rules"]) / 3000 < 0.3

@@ -66,7 +66,7 @@ def test_it_hides_a_case_behind_another_workspace_slug(cast: Cast, case: Case) -
     assert c.post(url("inbox:take", case, slug="rival")).status_code == 404
 
 
-@pytest.mark.parametrize("name", ["inbox:take", "inbox:close", "inbox:reply"])
+@pytest.mark.parametrize("name", ["inbox:take", "inbox:close", "replies:reply"])
 def test_it_denies_mutations_to_other_tenants(cast: Cast, case: Case, name: str) -> None:
     resp = cast.client(cast.charlie).post(url(name, case), {"reason": "noise", "text": "hi"})
     assert resp.status_code == 404
@@ -74,7 +74,7 @@ def test_it_denies_mutations_to_other_tenants(cast: Cast, case: Case, name: str)
     assert case.status == CaseStatus.NEW and not Reply.objects.exists()
 
 
-@pytest.mark.parametrize("name", ["inbox:take", "inbox:close", "inbox:reply"])
+@pytest.mark.parametrize("name", ["inbox:take", "inbox:close", "replies:reply"])
 def test_it_denies_mutations_to_viewers(cast: Cast, case: Case, name: str) -> None:
     assert cast.client(cast.vera).post(url(name, case), {"reason": "noise", "text": "hi"}).status_code == 403
 
@@ -84,7 +84,7 @@ def test_it_denies_quarantine_to_operators(cast: Cast) -> None:
     assert cast.client(cast.bob).get(url("inbox:quarantine")).status_code == 200
 
 
-@pytest.mark.parametrize("name", ["inbox:take", "inbox:close", "inbox:reply"])
+@pytest.mark.parametrize("name", ["inbox:take", "inbox:close", "replies:reply"])
 def test_it_never_mutates_on_get(cast: Cast, case: Case, name: str) -> None:
     events = AuditEvent.objects.count()
     assert cast.client(cast.alice).get(url(name, case)).status_code == 405
@@ -120,7 +120,7 @@ def test_it_refuses_to_close_without_a_reason(cast: Cast, case: Case) -> None:
 
 def test_it_sends_a_reply_to_the_dry_run_outbox(cast: Cast, case: Case) -> None:
     c = cast.client(cast.alice)
-    c.post(url("inbox:reply", case), {"text": "ご不便をおかけしております。担当の鈴木です。"})
+    c.post(url("replies:reply", case), {"text": "ご不便をおかけしております。担当の鈴木です。"})
     reply = Reply.objects.get()
     assert reply.status == ReplyStatus.DRY_RUN and reply.author == cast.alice
     page = c.get(url("inbox:case", case)).content.decode()
@@ -128,9 +128,9 @@ def test_it_sends_a_reply_to_the_dry_run_outbox(cast: Cast, case: Case) -> None:
     assert AuditEvent.objects.filter(case=case, verb="reply.dry_run").exists()
 
 
-def test_it_holds_trainee_replies_as_drafts(cast: Cast, case: Case) -> None:
-    cast.client(cast.trent).post(url("inbox:reply", case), {"text": "担当の田中です"})
-    assert Reply.objects.get().status == ReplyStatus.DRAFT
+def test_it_holds_trainee_replies_for_approval(cast: Cast, case: Case) -> None:
+    cast.client(cast.trent).post(url("replies:reply", case), {"text": "ご不便をおかけしております。担当の田中です。"})
+    assert Reply.objects.get().status == ReplyStatus.PENDING_APPROVAL
 
 
 def test_it_escapes_hostile_post_text(cast: Cast) -> None:
