@@ -37,7 +37,9 @@ class RulePreview:
         return (self.query[:at], self.query[at : at + 1] or " ", self.query[at + 1 :])
 
 
-def preview_rule(workspace: Workspace, query: str, *, current: str | None = None, examples: int = 8) -> RulePreview:
+def preview_rule(
+    workspace: Workspace, query: str, *, current: str | None = None, rule_id: str = "draft", examples: int = 8
+) -> RulePreview:
     """Match a draft query against the workspace's posts of the last 7 days.
 
     With `current` (the saved query), also list posts the change would stop collecting.
@@ -46,7 +48,7 @@ def preview_rule(workspace: Workspace, query: str, *, current: str | None = None
     if not query.strip():
         return preview
     try:
-        draft = compile_rules([RuleSpec("draft", query)])
+        draft = compile_rules([RuleSpec(rule_id, query)])
         saved = compile_rules([RuleSpec("saved", current)]) if current and current != query else None
     except RuleSyntaxError as exc:
         preview.error = exc

@@ -81,7 +81,7 @@ def rule_edit(request: HttpRequest, slug: str, key: str) -> HttpResponse:
             rule=rule,
             query=query,
             brands=ws.brands.all(),
-            preview=preview_rule(ws, query, current=rule.query),
+            preview=preview_rule(ws, query, current=rule.query, rule_id=rule.key),
             jobs=jobs,
             days=PREVIEW_DAYS,
         ),
@@ -94,9 +94,10 @@ def rule_preview(request: HttpRequest, slug: str) -> HttpResponse:
     """The live preview under the editor (read-only, so GET)."""
     membership = access_membership(request.user, slug, Perm.MANAGE_RULES)
     current = None
-    if key := request.GET.get("key"):
+    key = request.GET.get("key", "")
+    if key:
         current = Rule.objects.filter(workspace=membership.workspace, key=key).values_list("query", flat=True).first()
-    preview = preview_rule(membership.workspace, request.GET.get("query", ""), current=current)
+    preview = preview_rule(membership.workspace, request.GET.get("query", ""), current=current, rule_id=key or "draft")
     return render(request, "brands/_preview.html", _ctx(membership, preview=preview, days=PREVIEW_DAYS))
 
 

@@ -20,6 +20,7 @@ from kizuna.inbox.views import case_context
 from kizuna.replies import actions
 from kizuna.replies.models import Handoff, Reply, ReplyStatus, ShortLink
 from kizuna.replies.policy import lint_draft
+from kizuna.replies.presentation import present_findings
 
 
 @login_required
@@ -28,8 +29,11 @@ def lint_preview(request: HttpRequest, slug: str, case_id: int) -> HttpResponse:
     """Length and policy findings for the draft being typed (POST: drafts are long; nothing is stored)."""
     membership = access_membership(request.user, slug, Perm.DRAFT_REPLY)
     case = case_in_workspace(membership.workspace, case_id)
-    result = lint_draft(membership, case, request.POST.get("text", ""))
-    return render(request, "replies/_lint.html", {"lint": result.to_dict(), "draft": request.POST.get("text", "")})
+    draft = request.POST.get("text", "")
+    lint = lint_draft(membership, case, draft).to_dict()
+    return render(
+        request, "replies/_lint.html", {"lint": lint, "draft": draft, "findings": present_findings(lint, draft)}
+    )
 
 
 @login_required
@@ -41,7 +45,8 @@ def write_reply(request: HttpRequest, slug: str, case_id: int) -> HttpResponse:
     try:
         reply = actions.do_write_reply(membership, case, text=text)
     except actions.ReplyBlocked as exc:
-        context = case_context(membership, case, draft=text, lint=exc.result.to_dict())
+        lint = exc.result.to_dict()
+        context = case_context(membership, case, draft=text, lint=lint, findings=present_findings(lint, text))
         return render(request, "inbox/case.html", context, status=422)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
@@ -59,6 +64,9 @@ def approvals(request: HttpRequest, slug: str) -> HttpResponse:
         .select_related("case__author", "author", "in_reply_to", "conflicts_with")
         .order_by("created_at")
     )
+    pending = list(pending)
+    for reply in pending:
+        reply.findings = present_findings(reply.lint, reply.text)  # type: ignore[attr-defined]
     failed = Reply.objects.filter(workspace=membership.workspace, status=ReplyStatus.FAILED).select_related("case")
     return render(
         request,
