@@ -7,10 +7,10 @@ Errors name the file, the table and the field, e.g.
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -137,7 +137,8 @@ def parse_config(doc: dict[str, Any], path: str = "kizuna.toml", *, rules_only: 
 
     for i, t in enumerate(_tables(doc, "rules", path), 1):
         r = _Reader(f"{path}: [[rules]] #{i}")
-        rid = r.key(t)
+        # A rules file for `kizuna match` may use any id; a workspace's ids appear in URLs.
+        rid = r.str_(t, "id") if rules_only else r.key(t)
         r = _Reader(f'{path}: [[rules]] #{i} (id "{rid}")')
         brand = r.str_(t, "brand", required=False) or None
         if brand and not rules_only and brand not in brand_ids:
@@ -251,20 +252,21 @@ def _no_duplicates(ids: list[str], where: str) -> None:
         seen.add(i)
 
 
-def load_config_file(path: str | Path, *, rules_only: bool = False) -> WorkspaceConfig:
+def load_config_file(path: str | os.PathLike[str], *, rules_only: bool = False) -> WorkspaceConfig:
     """Read and validate a kizuna.toml file."""
-    p = Path(path)
+    p = os.fspath(path)
     try:
-        raw = p.read_bytes()
+        with open(p, "rb") as fh:  # (not pathlib: `kizuna match` pays for every import at start-up)
+            raw = fh.read()
     except OSError as exc:
-        raise ConfigError(f"{p}: cannot read: {exc.strerror}") from exc
+        raise ConfigError(f"{p}: cannot read: {exc.strerror or exc}") from exc
     try:
         doc = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{p}: not UTF-8 text (byte {exc.start})") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{p}: invalid TOML: {exc}") from exc
-    return parse_config(doc, str(p), rules_only=rules_only)
+    return parse_config(doc, p, rules_only=rules_only)
 
 
 def config_to_dict(cfg: WorkspaceConfig) -> dict[str, Any]:

@@ -17,13 +17,13 @@ import argparse
 import json
 import os
 import sys
-import tomllib
 from collections.abc import Callable, Iterator
 from itertools import repeat
 from json.encoder import encode_basestring_ascii
 from operator import itemgetter
 from typing import Any, BinaryIO, TextIO
 
+from kizuna.core.config import ConfigError, load_config_file
 from kizuna.core.matcher import Matcher, PostAttributes, compile_rules
 from kizuna.core.rules import RuleSpec, RuleSyntaxError
 
@@ -48,31 +48,11 @@ class RulesFileError(ValueError):
 
 def load_rules(path: str | os.PathLike[str]) -> list[RuleSpec]:
     """Read the [[rules]] tables (id, query, optional brand) of a workspace TOML file."""
-    path = os.fspath(path)
     try:
-        with open(path, "rb") as file:
-            document = tomllib.load(file)
-    except OSError as error:
-        raise RulesFileError(f"{path}: cannot read the rules file ({error.strerror or error})") from error
-    except tomllib.TOMLDecodeError as error:
-        raise RulesFileError(f"{path}: not valid TOML: {error}") from error
-    tables = document.get("rules", [])
-    if not isinstance(tables, list):
-        raise RulesFileError(f"{path}: expected [[rules]] tables, found 'rules' = {_json_kind(tables)}")
-    specs: list[RuleSpec] = []
-    for number, table in enumerate(tables, start=1):
-        where = f"{path}: rule #{number}"
-        if not isinstance(table, dict):
-            raise RulesFileError(f"{where}: expected a table")
-        rule_id, query, brand = table.get("id"), table.get("query"), table.get("brand")
-        if not isinstance(rule_id, str) or not rule_id:
-            raise RulesFileError(f"{where}: expected a non-empty string 'id'")
-        if not isinstance(query, str):
-            raise RulesFileError(f"{where} (\"{rule_id}\"): expected a string 'query'")
-        if brand is not None and not isinstance(brand, str):
-            raise RulesFileError(f"{where} (\"{rule_id}\"): expected 'brand' to be a string")
-        specs.append(RuleSpec(rule_id, query, brand))
-    return specs
+        cfg = load_config_file(path, rules_only=True)
+    except ConfigError as error:
+        raise RulesFileError(str(error)) from error
+    return [RuleSpec(rule.id, rule.query, rule.brand) for rule in cfg.rules if rule.enabled]
 
 
 def _json_kind(value: object) -> str:

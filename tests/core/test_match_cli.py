@@ -125,19 +125,19 @@ def test_it_writes_ids_as_valid_json(monkeypatch: pytest.MonkeyPatch, rules_file
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (None, "cannot read the rules file"),
-        ("[[rules]\n", "not valid TOML"),
-        ("rules = 1", "expected [[rules]] tables, found 'rules' = a number"),
-        ('[[rules]]\nquery = "a"', "rule #1: expected a non-empty string 'id'"),
-        ('[[rules]]\nid = "a"', "rule #1 (\"a\"): expected a string 'query'"),
-        ('[[rules]]\nid = "a"\nquery = "a"\nbrand = 1', "rule #1 (\"a\"): expected 'brand' to be a string"),
+        (None, "cannot read"),
+        ("[[rules]\n", "invalid TOML"),
+        ("rules = 1", "[[rules]] must be an array of tables"),
+        ('[[rules]]\nquery = "a"', '[[rules]] #1: missing "id"'),
+        ('[[rules]]\nid = "a"', '[[rules]] #1 (id "a"): missing "query"'),
+        ('[[rules]]\nid = "a"\nquery = "a"\nbrand = 1', '[[rules]] #1 (id "a"): "brand" must be a non-empty string'),
         (
             '[[rules]]\nid = "pocky"\nquery = "(pocky OR ぽっきー"',
             "rule \"pocky\": position 14: expected ')' to close '(' opened at position 0",
         ),
         (
             '[[rules]]\nid = "a"\nquery = "x"\n[[rules]]\nid = "a"\nquery = "y"',
-            'rule "a": the id is used by another rule',
+            '[[rules]]: id "a" is defined twice',
         ),
     ],
 )
