@@ -7,12 +7,14 @@ identity and account events) are simply not posts and give None.
 
 from __future__ import annotations
 
-import math
 import re
 from datetime import datetime
 from typing import Any, NamedTuple
 
 from kizuna.core.posts import MAX_TEXT_CHARS, IncomingPost, PayloadError, parse_time
+from kizuna.sources.payload import check_json as _check_json
+from kizuna.sources.payload import optional_str as _optional_str
+from kizuna.sources.payload import say as _say
 
 PLATFORM = "bluesky"
 POST_COLLECTION = "app.bsky.feed.post"
@@ -24,7 +26,6 @@ _POST_URI = re.compile(
     r"at://(?P<did>did:[a-z]+:[A-Za-z0-9._:%-]*[A-Za-z0-9._-])/app\.bsky\.feed\.post/(?P<rkey>[^/]+)"
 )
 _MAX_ID = 200  # the width of Post.platform_post_id; an id is never cut short
-_MAX_DEPTH = 64
 
 
 class _RecordFields(NamedTuple):
@@ -170,46 +171,3 @@ def _post_uri(did: str, rkey: str) -> str:
     if len(uri) > _MAX_ID:
         raise PayloadError(f"post URI is {len(uri)} characters, more than the {_MAX_ID} a post id may have")
     return uri
-
-
-def _optional_str(value: object, where: str) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise PayloadError(f'"{where}" must be a string, got {type(value).__name__}')
-    return value
-
-
-def _check_json(value: object, path: str, depth: int = 0) -> None:
-    """Refuse what could not be stored as JSON text: NUL, lone surrogates, NaN, non-JSON types."""
-    if depth > _MAX_DEPTH:
-        raise PayloadError(f'"{path}" is nested more than {_MAX_DEPTH} levels deep')
-    if isinstance(value, str):
-        _check_chars(value, path)
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise PayloadError(f'"{path}" has a key that is not a string: {_say(key)}')
-            _check_chars(key, path)
-            _check_json(item, f"{path}.{key}" if path else key, depth + 1)
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            _check_json(item, f"{path}[{i}]", depth + 1)
-    elif isinstance(value, float):
-        if not math.isfinite(value):
-            raise PayloadError(f'"{path}" is {value}, which JSON cannot hold')
-    elif value is not None and not isinstance(value, bool | int):
-        raise PayloadError(f'"{path}" is a {type(value).__name__}, not a JSON value')
-
-
-def _check_chars(value: str, path: str) -> None:
-    if "\x00" in value:
-        raise PayloadError(f'"{path}" contains a NUL character')
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise PayloadError(f'"{path}" contains a lone surrogate (U+{ord(value[exc.start]):04X})') from None
-
-
-def _say(value: object) -> str:
-    return repr(value).encode("utf-8", "backslashreplace").decode("utf-8")[:80]

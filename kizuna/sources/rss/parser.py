@@ -18,6 +18,7 @@ from urllib.parse import urljoin
 
 from kizuna.core.posts import MAX_TEXT_CHARS, IncomingPost, PayloadError, parse_time
 from kizuna.sources.mastodon.parser import html_to_text
+from kizuna.sources.payload import say as _say
 
 PLATFORM = "rss"
 MAX_FEED_BYTES = 10_000_000
@@ -304,7 +305,3 @@ def _http_url(url: str) -> str:
     # Shown to operators as a link: only http(s), and only what fits Post.url.
     url = url.strip()
     return url if url.startswith(("https://", "http://")) and len(url) <= _MAX_URL else ""
-
-
-def _say(value: object) -> str:
-    return repr(value).encode("utf-8", "backslashreplace").decode("utf-8")[:80]

@@ -7,19 +7,20 @@ back as a PayloadError whose text names the post and the field; nothing else is 
 from __future__ import annotations
 
 import json
-import math
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from kizuna.core.posts import MAX_TEXT_CHARS, IncomingPost, PayloadError, parse_time
+from kizuna.sources.payload import check_json as _check_json
+from kizuna.sources.payload import optional_str as _optional_str
+from kizuna.sources.payload import say as _say
 
 PLATFORM = "x"
 _ID = re.compile(r"[0-9]{1,19}")
 # X usernames are [A-Za-z0-9_]{1,15}; we allow longer ones but nothing that could bend the URL.
 _USERNAME = re.compile(r"[A-Za-z0-9_]{1,50}")
 _TWITTER_EPOCH = datetime(2010, 11, 4, 1, 42, 54, 657000, tzinfo=UTC)
-_MAX_DEPTH = 64
 _INCLUDE_KEYS = {"users": "id", "tweets": "id", "media": "media_key", "polls": "id", "places": "id"}
 
 
@@ -286,14 +287,6 @@ def _text(value: object, where: str) -> str:
     return value.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
-def _optional_str(value: object, where: str) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise PayloadError(f'"{where}" must be a string, got {type(value).__name__}')
-    return value
-
-
 def _lang(value: object, where: str) -> str:
     lang = _optional_str(value, where)
     # "und" is X's word for "could not tell", which Kizuna spells as no language.
@@ -311,41 +304,6 @@ def _followers(metrics: object, where: str) -> int:
     return max(count, 0)
 
 
-def _check_json(value: object, path: str, depth: int = 0) -> None:
-    """Refuse what could not be stored as JSON text: NUL, lone surrogates, NaN, non-JSON types."""
-    if depth > _MAX_DEPTH:
-        raise PayloadError(f'"{path}" is nested more than {_MAX_DEPTH} levels deep')
-    if isinstance(value, str):
-        _check_chars(value, path)
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise PayloadError(f'"{path}" has a key that is not a string: {_say(key)}')
-            _check_chars(key, path)
-            _check_json(item, f"{path}.{key}" if path else key, depth + 1)
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            _check_json(item, f"{path}[{i}]", depth + 1)
-    elif isinstance(value, float):
-        if not math.isfinite(value):
-            raise PayloadError(f'"{path}" is {value}, which JSON cannot hold')
-    elif value is not None and not isinstance(value, bool | int):
-        raise PayloadError(f'"{path}" is a {type(value).__name__}, not a JSON value')
-
-
-def _check_chars(value: str, path: str) -> None:
-    if "\x00" in value:
-        raise PayloadError(f'"{path}" contains a NUL character')
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise PayloadError(f'"{path}" contains a lone surrogate (U+{ord(value[exc.start]):04X})') from None
-
-
 def _clip(value: object, limit: int = 300) -> str:
     text = value if isinstance(value, str) else repr(value)
     return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")[:limit]
-
-
-def _say(value: object) -> str:
-    return _clip(repr(value), 80)
