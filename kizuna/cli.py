@@ -13,8 +13,11 @@ from importlib import import_module
 PURE_COMMANDS = {
     "match": "kizuna.core.match_cli",
     "lint": "kizuna.core.lint_cli",
+    "triage": "kizuna.core.triage.cli",
 }
-BENCHES = {"match": "kizuna.core.bench_match"}
+# Subcommands of a pure command that need the database: `kizuna triage retrain`.
+DJANGO_SUBCOMMANDS = {("triage", "retrain"): "retrain"}
+BENCHES = {"match": "kizuna.core.bench_match", "triage": "kizuna.core.triage.bench"}
 
 USAGE = """usage: kizuna COMMAND [ARGS]
 
@@ -26,11 +29,15 @@ Desk:
   config dump          print a workspace as kizuna.toml
   createuser           create a user with a role in a workspace
   import FILE          import posts (JSONL) through the pipeline
+  rules backfill ID    apply a rule to stored posts (rules list shows them)
+  triage retrain       retrain a workspace's triage on the corpus and its team's decisions
+  crisis check         run the crisis watch now (crisis simulate --brand ID for a drill)
 
 Collection and replies (no database needed):
   match --rules FILE   match JSONL posts on stdin against keyword rules
   lint --platform P    check a reply draft against the posting policy
-  bench match          measure the matcher's throughput
+  triage [--config F]  label JSONL posts on stdin (triage eval FILE, triage train)
+  bench match|triage   measure the matcher's or triage's throughput
 
 Every Django management command also works (e.g. `kizuna createsuperuser`).
 `kizuna COMMAND --help` explains one command.
@@ -43,7 +50,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args or args[0] in {"-h", "--help", "help"}:
         sys.stdout.write(USAGE)
         return 0
-    if args[0] in PURE_COMMANDS:
+    if tuple(args[:2]) in DJANGO_SUBCOMMANDS:
+        args = [DJANGO_SUBCOMMANDS[(args[0], args[1])], *args[2:]]
+    elif args[0] in PURE_COMMANDS:
         result: int = import_module(PURE_COMMANDS[args[0]]).main(args[1:])
         return result
     if args[0] == "bench":

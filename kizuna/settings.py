@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "kizuna.pipeline",
     "kizuna.inbox",
     "kizuna.replies",
+    "kizuna.triage",
 ]
 
 MIDDLEWARE = [
@@ -141,6 +142,30 @@ SECURE_REFERRER_POLICY = "same-origin"
 KIZUNA_CREDENTIALS_KEY = os.environ.get("KIZUNA_CREDENTIALS_KEY", "")
 # How often the live inbox stream looks for new events, in seconds.
 KIZUNA_LIVE_POLL_SECONDS = float(os.environ.get("KIZUNA_LIVE_POLL_SECONDS", "1.0"))
+
+# Crisis alerts and other mail. The embedded default writes mail to files under data/mail;
+# production points KIZUNA_SMTP_HOST at its mail relay.
+if os.environ.get("KIZUNA_SMTP_HOST"):
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": os.environ["KIZUNA_SMTP_HOST"],
+                "port": int(os.environ.get("KIZUNA_SMTP_PORT", "587")),
+                "username": os.environ.get("KIZUNA_SMTP_USER", ""),
+                "password": os.environ.get("KIZUNA_SMTP_PASSWORD", ""),
+                "use_tls": True,
+            },
+        }
+    }
+else:
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "OPTIONS": {"file_path": str(DATA_DIR / "mail")},
+        }
+    }
+DEFAULT_FROM_EMAIL = os.environ.get("KIZUNA_FROM_EMAIL", "kizuna@localhost")
 
 LOGGING = {
     "version": 1,

@@ -18,6 +18,8 @@ class Workspace(models.Model):
     # The [approval] table: which replies wait for a supervisor (trainees' always do).
     approval = models.JSONField(default=dict, blank=True)
     business_hours = models.JSONField(default=dict, blank=True)
+    # Crisis mode (炎上対応): every reply waits for approval and every policy rule blocks.
+    crisis_mode = models.BooleanField(default=False)
     own_accounts = models.JSONField(default=list, blank=True)
     # The [collection] table: noise filters and the block list (see kizuna.core.noise).
     collection = models.JSONField(default=dict, blank=True)

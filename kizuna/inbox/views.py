@@ -20,7 +20,7 @@ from kizuna.accounts.models import Membership
 from kizuna.accounts.permissions import Perm, role_has
 from kizuna.accounts.selectors import access_membership, memberships_of
 from kizuna.inbox import actions
-from kizuna.inbox.models import AuditEvent, Case, CloseReason
+from kizuna.inbox.models import AuditEvent, Case, CloseReason, Intent, ResponseKind, Risk
 from kizuna.inbox.selectors import TABS, author_other_posts, case_in_workspace, inbox_cases, tab_counts
 from kizuna.replies.models import HandoffChannel
 
@@ -72,6 +72,7 @@ def case_context(membership: Membership, case: Case, **extra: object) -> dict[st
     """Everything the case page shows; replies' views add a draft and its lint result."""
     from kizuna.replies.guidance import guidance_points
     from kizuna.replies.policy import length_platform, reply_target
+    from kizuna.triage.service import model_quality
 
     target = reply_target(case)
     return {
@@ -85,6 +86,11 @@ def case_context(membership: Membership, case: Case, **extra: object) -> dict[st
         "other_posts": author_other_posts(case),
         "events": list(case.events.select_related("actor").order_by("-id")[:50]),
         "close_reasons": CloseReason.choices,
+        "intents": Intent.choices,
+        "responses": ResponseKind.choices,
+        "risks": Risk.choices,
+        "departments": list(membership.workspace.departments.all()),
+        "model_quality": model_quality(case.workspace, case.triage_model),
         "channels": HandoffChannel.choices,
         "guidance": guidance_points(case.intent, case.response),
         "platform": length_platform(target) if target else "x",

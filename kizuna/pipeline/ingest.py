@@ -24,11 +24,11 @@ from kizuna.core.normalize import normalize_handle
 from kizuna.core.posts import IncomingPost
 from kizuna.core.routing import route_department
 from kizuna.core.rules import RuleSpec, RuleSyntaxError
-from kizuna.core.triage_v0 import TriageInput, triage
 from kizuna.inbox.audit import record_event
 from kizuna.inbox.models import Case, CaseStatus, CloseReason
 from kizuna.pipeline.models import QuarantinedPayload
 from kizuna.sources.models import Author, Exclusion, Post, Source
+from kizuna.triage.service import decide
 
 log = logging.getLogger("kizuna.pipeline")
 
@@ -291,23 +291,24 @@ def open_case(workspace: Workspace, post: Post, matched: list[str], *, via: str 
         .order_by("created_at")
         .values_list("text", flat=True)[:10]
     )
-    labels = triage(TriageInput(post.text, context, post.author.followers_count))
-    dept_key = route_department(
-        workspace.routing, intent=labels.intent, brand=brand.key if brand else None, text=post.text
+    decision = decide(
+        workspace, text=post.text, context=context, brand=brand, followers=post.author.followers_count, lang=post.lang
     )
+    intent, response, risk = decision.intent.value, decision.response.value, decision.risk.value
+    dept_key = route_department(workspace.routing, intent=intent, brand=brand.key if brand else None, text=post.text)
     department = Department.objects.filter(workspace=workspace, key=dept_key).first() if dept_key else None
     case = Case.objects.create(
         workspace=workspace,
         author=post.author,
         brand=brand,
         thread_id=post.thread_id,
-        intent=labels.intent,
-        response=labels.response,
-        risk=labels.risk,
+        intent=intent,
+        response=response,
+        risk=risk,
         department=department,
-        confidence=labels.confidence,
-        reasons=labels.reasons,
-        triage_model=labels.model,
+        confidence=decision.intent.confidence,
+        reasons=list(decision.reasons),
+        triage_model=decision.model_version,
         last_post_at=post.created_at,
     )
     Post.objects.filter(pk=post.pk).update(case=case)
@@ -317,8 +318,8 @@ def open_case(workspace: Workspace, post: Post, matched: list[str], *, via: str 
         case=case,
         post_id=post.pk,
         rules=matched,
-        intent=labels.intent,
-        risk=labels.risk,
+        intent=intent,
+        risk=risk,
         via=via,
     )
     return case

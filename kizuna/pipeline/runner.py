@@ -42,6 +42,35 @@ class EmbeddedRunner(threading.Thread):
         self.tick = tick
         self.stopping = threading.Event()
         self._streams: dict[int, DemoStream] = {}
+        self._next_watch = 0.0
+        self._workers: dict[int, threading.Thread] = {}
+        self._training: threading.Thread | None = None
+
+    def watch(self) -> None:
+        """Once a minute: the crisis watch; and retrain triage where enough new decisions came in."""
+        import time
+
+        from kizuna.accounts.models import Workspace
+        from kizuna.triage.crisis import check_workspace
+        from kizuna.triage.service import do_retrain, retrain_due
+
+        if time.monotonic() < self._next_watch:
+            return
+        self._next_watch = time.monotonic() + 60
+        for workspace in Workspace.objects.all():
+            check_workspace(workspace)
+            if (self._training is None or not self._training.is_alive()) and retrain_due(workspace):
+                # Training takes seconds to minutes: off the collection thread.
+                def train(ws: Workspace = workspace) -> None:
+                    try:
+                        do_retrain(ws)
+                    except Exception:
+                        log.exception("scheduled retraining of %s failed", ws.slug)
+                    finally:
+                        close_old_connections()
+
+                self._training = threading.Thread(target=train, name="kizuna-retrain", daemon=True)
+                self._training.start()
 
     def stop(self) -> None:
         self.stopping.set()
@@ -63,6 +92,7 @@ class EmbeddedRunner(threading.Thread):
         for _ in range(10):  # a few replies per tick; collection must not starve
             if not process_one_reply():
                 break
+        self._start_source_workers()
         count = 0
         for source in Source.objects.filter(enabled=True, platform=Platform.DEMO).select_related("workspace"):
             stream = self._streams.get(source.pk)
@@ -73,11 +103,22 @@ class EmbeddedRunner(threading.Thread):
                 count += 1
         return count
 
+    def _start_source_workers(self) -> None:
+        """One thread per enabled real source (streams hold a connection; polls must not wait on each other)."""
+        from kizuna.sources.worker import COLLECTING, SourceWorker
+
+        for source_id in Source.objects.filter(enabled=True, platform__in=COLLECTING).values_list("id", flat=True):
+            worker = self._workers.get(source_id)
+            if worker is None or not worker.is_alive():
+                self._workers[source_id] = SourceWorker(source_id, self.stopping)
+                self._workers[source_id].start()
+
     def run(self) -> None:
         log.info("embedded runner started (demo rate %.1f posts/min)", self.demo_rate)
         while not self.stopping.is_set():
             try:
                 self.run_once()
+                self.watch()
             except Exception:
                 log.exception("runner tick failed; retrying")
             finally:

@@ -11,11 +11,13 @@ from kizuna.accounts.models import Membership
 from kizuna.accounts.permissions import Perm, role_has
 from kizuna.core.policy import LintResult
 from kizuna.inbox.audit import record_event
-from kizuna.inbox.models import Case, CaseStatus
+from kizuna.inbox.models import Case, CaseStatus, ResponseKind
 from kizuna.replies.approval import approval_reasons
 from kizuna.replies.models import DELIVERED, IN_FLIGHT, Handoff, HandoffChannel, Reply, ReplyStatus, ShortLink
 from kizuna.replies.policy import lint_draft, reply_target
 from kizuna.replies.publishers import BY_HAND, publisher_for
+from kizuna.triage.feedback import record_feedback
+from kizuna.triage.models import FeedbackKind
 
 MAX_REPLY_CHARS = 5000
 
@@ -43,7 +45,7 @@ def _clean(text: str) -> str:
 
 
 @transaction.atomic
-def do_write_reply(membership: Membership, case: Case, *, text: str) -> Reply:
+def do_write_reply(membership: Membership, case: Case, *, text: str, kind: str = "") -> Reply:
     """Check a reply against the posting policy and send it on: to approval or to the outbox.
 
     Blocking policy findings raise ReplyBlocked and nothing is stored. A reply written while
@@ -51,7 +53,10 @@ def do_write_reply(membership: Membership, case: Case, *, text: str) -> Reply:
     """
     _check(membership, case.workspace_id, Perm.DRAFT_REPLY)
     text = _clean(text)
+    if kind and kind not in (ResponseKind.THANKS, ResponseKind.APOLOGY, ResponseKind.GUIDANCE):
+        raise ValidationError(_("Choose thanks, apology or guidance."))
     case = Case.objects.select_for_update().select_related("workspace", "brand").get(pk=case.pk)
+    kind = kind or (case.response if case.response != ResponseKind.NONE else "")
     target = reply_target(case)
     if target is None:
         raise ValidationError(_("This case has no post to reply to."))
@@ -70,6 +75,7 @@ def do_write_reply(membership: Membership, case: Case, *, text: str) -> Reply:
         in_reply_to=target,
         author=membership.user,
         text=text,
+        kind=kind,
         approval_reasons=reasons,
         conflicts_with=other,
         policy_version=result.policy_version,
@@ -100,7 +106,9 @@ def _dispatch(reply: Reply, membership: Membership) -> None:
     """Hand an approved reply to the outbox, or record it as dry run / replied by hand."""
     source = reply.in_reply_to.source
     if source is not None and source.platform in BY_HAND:
+        # A blog cannot be answered through an API: the operator answers there, we keep the link.
         reply.status, reply.sent_at = ReplyStatus.HAND, timezone.now()
+        reply.platform_url = reply.in_reply_to.url
         verb = "reply.by_hand"
     elif publisher_for(source) is None:
         reply.status, reply.sent_at = ReplyStatus.DRY_RUN, timezone.now()
@@ -108,12 +116,14 @@ def _dispatch(reply: Reply, membership: Membership) -> None:
     else:
         reply.status = ReplyStatus.QUEUED
         verb = "reply.queued"
-    reply.save(update_fields=["status", "sent_at"])
+    reply.save(update_fields=["status", "sent_at", "platform_url"])
     case = reply.case
     record_event(case.workspace, verb, case=case, actor=membership.user, reply_id=reply.pk)
     case.status = CaseStatus.WAITING
     case.save(update_fields=["status", "updated_at"])
     record_event(case.workspace, "case.waiting", case=case, actor=membership.user)
+    if reply.kind:
+        record_feedback(case, FeedbackKind.REPLY_SENT, actor=reply.author, response=reply.kind)
 
 
 @transaction.atomic

@@ -18,6 +18,8 @@ def approval_reasons(membership: Membership, case: Case) -> list[str]:
     reasons = []
     if membership.role == Role.TRAINEE:
         reasons.append(_("written by a trainee"))
+    if case.workspace.crisis_mode:
+        reasons.append(_("crisis mode: every reply is approved"))
     if cfg.get("all_replies"):
         reasons.append(_("every reply is approved in this workspace"))
     if cfg.get("high_risk") and case.risk == "high":

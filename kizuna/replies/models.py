@@ -35,6 +35,8 @@ class Reply(models.Model):
     in_reply_to = models.ForeignKey("sources.Post", on_delete=models.CASCADE, related_name="our_replies")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="replies")
     text = models.TextField(_("reply"))
+    # What kind of first reply the operator chose (お礼 / お詫び / ご案内): a label triage learns from.
+    kind = models.CharField(max_length=20, blank=True)
     status = models.CharField(max_length=20, choices=ReplyStatus.choices, default=ReplyStatus.DRAFT)
     # Why it waits for approval (trainee, high risk, staff complaint, two drafts...).
     approval_reasons = models.JSONField(default=list, blank=True)

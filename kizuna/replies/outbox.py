@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from kizuna.inbox.audit import record_event
 from kizuna.replies.models import Reply, ReplyStatus
-from kizuna.replies.publishers import publisher_for
+from kizuna.replies.publishers import connection_for
 from kizuna.sources.base import ConnectorError, Published, RateLimited, ReplyTarget
 
 log = logging.getLogger("kizuna.outbox")
@@ -49,8 +49,9 @@ def process_one_reply() -> bool:
     if reply is None:
         return False
     target_post = reply.in_reply_to
-    publisher = publisher_for(target_post.source)
-    if publisher is None:
+    connection = connection_for(target_post.source)
+    publisher = connection.publisher if connection else None
+    if connection is None or publisher is None:
         _finish(reply, status=ReplyStatus.FAILED, error="the source has no credentials any more; retry to dry-run it")
         return True
     target = ReplyTarget(
@@ -84,6 +85,9 @@ def process_one_reply() -> bool:
         else:
             _finish(reply, status=ReplyStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
         return True
+    finally:
+        # Tokens or sessions may have been renewed during the call, whatever its outcome.
+        connection.save_secrets(connection.source)
     _mark_sent(reply, published, reconciled=found is not None)
     return True
 

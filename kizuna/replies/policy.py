@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kizuna.accounts.models import Membership, Workspace
-from kizuna.core.policy import LintResult, Policy, lint
+from kizuna.core.policy import RULE_IDS, LintResult, Policy, lint
 from kizuna.inbox.models import Case
 from kizuna.replies.models import DELIVERED, Reply
 from kizuna.sources.models import Post
@@ -18,8 +18,14 @@ def length_platform(post: Post) -> str:
 
 
 def workspace_policy(workspace: Workspace) -> Policy:
-    """Return the workspace's policy (validated when the config was loaded)."""
-    return Policy.from_dict(workspace.policy or {})
+    """Return the workspace's policy (validated when the config was loaded).
+
+    In crisis mode every rule blocks, warnings included: nothing slips out half-checked.
+    """
+    data = dict(workspace.policy or {})
+    if workspace.crisis_mode:
+        data["rules"] = dict.fromkeys(RULE_IDS, "block")
+    return Policy.from_dict(data)
 
 
 def recent_sent_texts(workspace: Workspace, *, exclude: int | None = None) -> list[str]:

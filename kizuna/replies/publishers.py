@@ -1,4 +1,4 @@
-"""Which publisher sends a reply: one per platform, built from the source's credentials.
+"""Which publisher sends a reply: the source's platform connection, if it can publish.
 
 A source without credentials has no publisher: its replies go to the dry-run outbox. RSS
 sources cannot be replied to through an API: the operator answers on the blog by hand.
@@ -7,37 +7,32 @@ sources cannot be replied to through an API: the operator answers on the blog by
 from __future__ import annotations
 
 from collections.abc import Callable
-from importlib import import_module
 from typing import Any
 
-from kizuna.sources.base import Publisher
+from kizuna.sources.base import ConnectorError, Publisher
 from kizuna.sources.models import Platform, Source
+from kizuna.sources.registry import Connection, connect
 
-# platform -> "module:factory"; the factory takes (credentials, state) and returns a Publisher.
-FACTORIES: dict[str, str] = {
-    Platform.X: "kizuna.sources.x.publisher:build_publisher",
-    Platform.BLUESKY: "kizuna.sources.bluesky.publisher:build_publisher",
-    Platform.MASTODON: "kizuna.sources.mastodon.publisher:build_publisher",
-}
 BY_HAND = frozenset({Platform.RSS})
 
-# Tests (and a future plug-in point) put a factory here to stand in for the real one.
+# Tests put a factory here to stand in for a platform at the network seam.
 _overrides: dict[str, Callable[[dict[str, Any], Source], Publisher]] = {}
 
 
-def publisher_for(source: Source | None) -> Publisher | None:
-    """Return the publisher for a source, or None when replies to it cannot be published (dry run)."""
-    if source is None or not source.has_credentials:
+def connection_for(source: Source | None) -> Connection | None:
+    """Return the source's connection if it can publish replies, else None (dry run)."""
+    if source is None or not source.has_credentials or source.platform in BY_HAND:
         return None
     if source.platform in _overrides:
-        return _overrides[source.platform](source.get_credentials(), source)
-    spec = FACTORIES.get(source.platform)
-    if spec is None:
-        return None
-    module, _, name = spec.partition(":")
+        return Connection(source, publisher=_overrides[source.platform](source.get_credentials(), source))
     try:
-        factory = getattr(import_module(module), name)
-    except (ImportError, AttributeError):
+        connection = connect(source)
+    except ConnectorError:
         return None
-    publisher: Publisher = factory(source.get_credentials(), source)
-    return publisher
+    return connection if connection.publisher is not None else None
+
+
+def publisher_for(source: Source | None) -> Publisher | None:
+    """Return the publisher for a source, or None when its replies cannot be published."""
+    connection = connection_for(source)
+    return connection.publisher if connection else None

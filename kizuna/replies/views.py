@@ -43,7 +43,7 @@ def write_reply(request: HttpRequest, slug: str, case_id: int) -> HttpResponse:
     case = case_in_workspace(membership.workspace, case_id)
     text = request.POST.get("text", "")
     try:
-        reply = actions.do_write_reply(membership, case, text=text)
+        reply = actions.do_write_reply(membership, case, text=text, kind=request.POST.get("kind", ""))
     except actions.ReplyBlocked as exc:
         lint = exc.result.to_dict()
         context = case_context(membership, case, draft=text, lint=lint, findings=present_findings(lint, text))
@@ -59,12 +59,12 @@ def write_reply(request: HttpRequest, slug: str, case_id: int) -> HttpResponse:
 @require_GET
 def approvals(request: HttpRequest, slug: str) -> HttpResponse:
     membership = access_membership(request.user, slug, Perm.APPROVE_REPLY)
-    pending = (
+    pending_replies = (
         Reply.objects.filter(workspace=membership.workspace, status=ReplyStatus.PENDING_APPROVAL)
         .select_related("case__author", "author", "in_reply_to", "conflicts_with")
         .order_by("created_at")
     )
-    pending = list(pending)
+    pending = list(pending_replies)
     for reply in pending:
         reply.findings = present_findings(reply.lint, reply.text)  # type: ignore[attr-defined]
     failed = Reply.objects.filter(workspace=membership.workspace, status=ReplyStatus.FAILED).select_related("case")

@@ -41,9 +41,19 @@ class Source(models.Model):
     enabled = models.BooleanField(default=True)
     credentials_encrypted = models.TextField(blank=True, editable=False)
     cursor = models.CharField(max_length=200, blank=True)
+    # Non-secret configuration (feeds, stream kind, instance URL, monthly read budget...).
+    settings = models.JSONField(default=dict, blank=True)
+    # What the collector needs to resume (since_ids, Jetstream cursor, ETags): plain data.
+    state = models.JSONField(default=dict, blank=True)
+    quotas = models.JSONField(default=list, blank=True)
+    connected = models.BooleanField(default=False)
+    last_poll_at = models.DateTimeField(null=True, blank=True)
+    next_poll_at = models.DateTimeField(null=True, blank=True)
     last_post_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
+    # The latest errors with their time, newest first (the health page shows them).
+    errors = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

@@ -73,6 +73,7 @@ class NgramVectorizer:
         self.vocabulary = list(vocabulary)
         self.index = {g: i for i, g in enumerate(self.vocabulary)}
         self.idf = np.asarray(idf, dtype=np.float64)
+        self._compiled: tuple[np.ndarray, int, np.ndarray, np.ndarray] | None = None
 
     @classmethod
     def fit(cls, texts: Iterable[str], *, min_df: int = 2) -> NgramVectorizer:
@@ -86,25 +87,66 @@ class NgramVectorizer:
         idf = np.array([math.log((1 + count) / (1 + df[g])) + 1 for g in vocabulary])
         return cls(vocabulary, idf)
 
+    def _compile(self) -> tuple[np.ndarray, int, np.ndarray, np.ndarray]:
+        # Each character of the vocabulary gets a small code (0: a character it lacks), and
+        # each n-gram the integer of its codes side by side, so that a whole batch is looked
+        # up with numpy (searchsorted) instead of a Python loop over slices.
+        alphabet = sorted({c for g in self.vocabulary for c in g})
+        bits = max(1, len(alphabet).bit_length())
+        if bits * NGRAM_RANGE[1] > 60:
+            raise ValueError(f"{len(alphabet)} distinct characters are too many for one 64-bit key per n-gram")
+        table = np.zeros(0x110000, dtype=np.int32)
+        table[[ord(c) for c in alphabet]] = np.arange(1, len(alphabet) + 1)
+        keys = np.array([self._key([int(table[ord(c)]) for c in g], bits) for g in self.vocabulary], dtype=np.int64)
+        order = np.argsort(keys)
+        return table, bits, keys[order], order
+
+    @staticmethod
+    def _key(codes: Sequence[int], bits: int) -> int:
+        key = len(codes) << 60
+        for k, code in enumerate(codes):
+            key |= code << (bits * k)
+        return key
+
     def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
         """Return the TF-IDF rows of normalized texts."""
-        get = self.index.get
-        indices: list[int] = []
-        lengths: list[int] = []
-        for text in texts:
-            before = len(indices)
-            indices.extend([i for i in map(get, ngrams(text)) if i is not None])
-            lengths.append(len(indices) - before)
-        rows = np.repeat(np.arange(len(texts)), lengths)
-        matrix = sparse.csr_matrix(
-            (np.ones(len(indices)), (rows, np.array(indices, dtype=np.int64))),
-            shape=(len(texts), len(self.vocabulary)),
-        )
+        if self._compiled is None:
+            self._compiled = self._compile()
+        table, bits, sorted_keys, order = self._compiled
+        lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+        # Posts joined with a character no n-gram contains (code 0), so no n-gram spans two.
+        joined = SEPARATOR.join(t.replace(SEPARATOR, " ") for t in texts)
+        codes = table[np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)].astype(np.int64)
+        starts = np.cumsum(np.concatenate(([0], lengths[:-1] + 1)))
+        positions_all, features_all = [], []
+        key = np.zeros(len(codes), dtype=np.int64)
+        known = np.ones(len(codes), dtype=bool)
+        for n in range(1, NGRAM_RANGE[1] + 1):
+            size = len(codes) - n + 1
+            if size <= 0:
+                break
+            shifted = codes[n - 1 : n - 1 + size]
+            key = key[:size] | (shifted << (bits * (n - 1)))
+            known = known[:size] & (shifted > 0)
+            if n < NGRAM_RANGE[0]:
+                continue
+            candidates = np.flatnonzero(known)
+            full = key[candidates] | (n << 60)
+            at = np.minimum(np.searchsorted(sorted_keys, full), len(sorted_keys) - 1)
+            hit = sorted_keys[at] == full if len(sorted_keys) else np.zeros(len(full), dtype=bool)
+            positions_all.append(candidates[hit])
+            features_all.append(order[at[hit]])
+        positions = np.concatenate(positions_all) if positions_all else np.zeros(0, dtype=np.int64)
+        features = np.concatenate(features_all) if features_all else np.zeros(0, dtype=np.int64)
+        rows = np.searchsorted(starts, positions, side="right") - 1
+        matrix = sparse.csr_matrix((np.ones(len(features)), (rows, features)), shape=(len(texts), len(self.vocabulary)))
         matrix.sum_duplicates()
         matrix.data = (1.0 + np.log(matrix.data)) * self.idf[matrix.indices]
-        norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
-        norms[norms == 0] = 1.0
-        return sparse.csr_matrix(sparse.diags(1.0 / norms) @ matrix)
+        per_row = np.diff(matrix.indptr)
+        squares = np.add.reduceat(matrix.data**2, matrix.indptr[:-1]) if matrix.nnz else np.zeros(len(texts))
+        norms = np.sqrt(np.where(per_row > 0, squares, 1.0))
+        matrix.data /= np.repeat(norms, per_row)
+        return matrix
 
 
 # --- brand sense ---------------------------------------------------------------------------
@@ -117,6 +159,7 @@ _PHRASE_SPLIT = re.compile(
 # Content words as written: runs of one script (hiragana is left out: mostly grammar).
 _CONTENT_WORD = re.compile(r"[\u4e00-\u9fff々]+|[\u30a1-\u30faー]{2,}|[A-Za-z0-9][A-Za-z0-9-]+")
 # Words of descriptions that say what kind of word an alias is, not what a post says.
+# fmt: off
 _DESCRIPTION_WORDS = frozenset(
     normalize(w)
     for w in (
@@ -125,6 +168,7 @@ _DESCRIPTION_WORDS = frozenset(
         "公式", "ブランド", "全国", "店名", "基本",
     )
 )
+# fmt: on
 
 
 @dataclass(frozen=True)
@@ -140,10 +184,16 @@ def _content_words(sentence: str, *, shortest: int) -> list[str]:
     return [w for w in map(normalize, _CONTENT_WORD.findall(sentence)) if len(w) >= shortest]
 
 
+_LATIN_ALIAS = re.compile(r"[a-z][a-z0-9-]*(?: [a-z0-9-]+)*")
+
+
 @lru_cache(maxsize=4096)
 def brand_sense(brand: BrandContext) -> BrandSense:
     """Read a brand's aliases and description: which words mean the brand and which do not."""
-    aliases = sorted({n for n in map(normalize, (brand.name, *brand.aliases)) if n}, key=len, reverse=True)
+    written = {n for n in map(normalize, (brand.name, *brand.aliases)) if n}
+    # "TSUBASA Air" is also written "Tsubasa": the first word of a Latin name is an alias too.
+    written |= {a.split(" ")[0] for a in written if _LATIN_ALIAS.fullmatch(a) and " " in a}
+    aliases = sorted(written, key=len, reverse=True)
     negative: list[str] = []
     positive: list[str] = []
     for sentence in _SENTENCE_END.split(brand.description):
@@ -152,18 +202,31 @@ def brand_sense(brand: BrandContext) -> BrandSense:
     negative_text = normalize(" ".join(negative))
 
     def unrelated(word: str) -> bool:
-        return word not in _DESCRIPTION_WORDS and not any(a in word or word in a for a in aliases)
+        return word not in _DESCRIPTION_WORDS and word not in written and not any(a in word for a in aliases)
 
     phrases = [normalize(p).lstrip("ノハガヲニデトモヘヤ") for s in negative for p in _PHRASE_SPLIT.split(s)]
-    strong = [a for a in aliases if a.startswith("@") or a not in negative_text]
+    # Handles and Japanese aliases the description gives no other meaning; one Latin word
+    # ("Hirameki", "Closet") is as ambiguous as the Japanese word it spells.
+    strong = [
+        a
+        for a in aliases
+        if a.startswith("@") or (a not in negative_text and not (_LATIN_ALIAS.fullmatch(a) and " " not in a))
+    ]
+    pieces = [normalize(p) for s in positive for p in _PHRASE_SPLIT.split(s)]
+    brand_words = [w for s in positive for w in _content_words(s, shortest=2)] + [p for p in pieces if 2 <= len(p) <= 6]
     return BrandSense(
         aliases=tuple(aliases),
         strong_aliases=tuple(strong),
-        not_brand_phrases=tuple(
-            dict.fromkeys(p for p in phrases if p not in aliases and any(a in p for a in aliases))
+        not_brand_phrases=tuple(dict.fromkeys(p for p in phrases if p not in written and any(a in p for a in aliases))),
+        not_brand_words=tuple(
+            dict.fromkeys(
+                w
+                for s in negative
+                for w in _content_words(s, shortest=1)
+                if unrelated(w) and not any(w in a for a in aliases)
+            )
         ),
-        not_brand_words=tuple(dict.fromkeys(filter(unrelated, (w for s in negative for w in _content_words(s, shortest=1))))),
-        brand_words=tuple(dict.fromkeys(filter(unrelated, (w for s in positive for w in _content_words(s, shortest=2))))),
+        brand_words=tuple(dict.fromkeys(w for w in brand_words if w not in _DESCRIPTION_WORDS and w not in written)),
     )
 
 
@@ -212,7 +275,9 @@ class BrandEvidence:
     brand_words: tuple[str, ...]
 
 
-def brand_evidence(sense: BrandSense | None, text: str, context: str, spans: Sequence[tuple[int, int]]) -> BrandEvidence:
+def brand_evidence(
+    sense: BrandSense | None, text: str, context: str, spans: Sequence[tuple[int, int]]
+) -> BrandEvidence:
     """Weigh whether a normalized post uses the brand's name for the brand."""
     if sense is None:
         return BrandEvidence((1.0,) + (0.0,) * (len(BRAND_FEATURES) - 1), (), ())
@@ -254,12 +319,18 @@ def dense_names() -> list[str]:
     )
 
 
-def dense_row(text: str, context: str, evidence: BrandEvidence, followers: int) -> list[float]:
-    """Return the dense features of one normalized post (see dense_names)."""
+def dense_rows(posts: Sequence[PreparedPost]) -> np.ndarray:
+    """Return the dense features of normalized posts, one row each (see dense_names)."""
     lex = lexicon()
-    cues = [min(c, 2) / 2 for c in lex.group_counts(text)]
-    context_cues = [min(c, 2) / 4 for c in lex.group_counts(context)] if context else [0.0] * len(cues)
-    return [*cues, *context_cues, *evidence.values, *reach_features(followers), min(len(text), 280) / 280]
+    cues = np.array([lex.group_counts(p.text) for p in posts], dtype=np.float64).reshape(len(posts), -1)
+    context = np.zeros_like(cues)
+    for i, p in enumerate(posts):
+        if p.context:
+            context[i] = lex.group_counts(p.context)
+    other = np.array(
+        [(*p.evidence.values, *reach_features(p.followers), min(len(p.text), 280) / 280) for p in posts]
+    ).reshape(len(posts), -1)
+    return np.hstack([np.minimum(cues, 2) / 2, np.minimum(context, 2) / 4, other])
 
 
 @dataclass(frozen=True)
@@ -293,94 +364,100 @@ def feature_matrix(
     vectorizer: NgramVectorizer, posts: Sequence[PreparedPost], *, mask: bool, dense_weight: float
 ) -> sparse.csr_matrix:
     """Return the model's input rows: n-grams of text and context, then the dense block."""
-    texts = [mask_aliases(p.text, p.aliases) if mask else p.text for p in posts]
-    rows = vectorizer.transform(texts)
-    if any(p.context for p in posts):
-        contexts = [mask_aliases(p.context, p.context_aliases) if mask else p.context for p in posts]
-        rows = rows + CONTEXT_WEIGHT * vectorizer.transform(contexts)
-    dense = np.array([dense_row(p.text, p.context, p.evidence, p.followers) for p in posts]) * dense_weight
-    return sparse.hstack([rows, sparse.csr_matrix(dense)], format="csr")
+    rows = vectorizer.transform([mask_aliases(p.text, p.aliases) if mask else p.text for p in posts])
+    threads = [i for i, p in enumerate(posts) if p.context]
+    if threads:
+        contexts = [
+            mask_aliases(posts[i].context, posts[i].context_aliases) if mask else posts[i].context for i in threads
+        ]
+        spread = sparse.csr_matrix(
+            (np.full(len(threads), CONTEXT_WEIGHT), (threads, range(len(threads)))), shape=(len(posts), len(threads))
+        )
+        rows = rows + spread @ vectorizer.transform(contexts)
+    return sparse.hstack([rows, sparse.csr_matrix(dense_rows(posts) * dense_weight)], format="csr")
 
 
 # --- from normalized positions back to the text as written ---------------------------------
 
 # Length-preserving folds, enough to find most normalized spans in the original text.
-_LIGHT_FOLD = str.maketrans(
-    {
-        **{cp: cp + 0x60 for cp in range(0x3041, 0x3097)},
-        **{cp: cp + 0x20 for cp in range(0x41, 0x5B)},
-        **{cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)},
-        ord("\u3000"): " ",
-        ord("〜"): "ー",
-        ord("~"): "ー",
-    }
-)
+_LIGHT_FOLD: dict[int, int] = {
+    **{cp: cp + 0x60 for cp in range(0x3041, 0x3097)},
+    **{cp: cp + 0x20 for cp in range(0x41, 0x5B)},
+    **{cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)},
+    0x3000: ord(" "),
+    ord("〜"): ord("ー"),
+    ord("~"): ord("ー"),
+}
 
 
-def original_span(original: str, normalized_span: str) -> str:
+def light_fold(original: str) -> str:
+    """Return the original text folded like `normalize` where that keeps its length."""
+    return original.translate(_LIGHT_FOLD).lower()
+
+
+def original_span(original: str, normalized_span: str, folded: str | None = None) -> str:
     """Return the part of the original text that normalizes to normalized_span (or the span itself)."""
     if not normalized_span:
         return normalized_span
-    folded = original.translate(_LIGHT_FOLD).lower()
-    at = folded.find(normalized_span)
+    at = (light_fold(original) if folded is None else folded).find(normalized_span)
     if at >= 0:
         return original[at : at + len(normalized_span)]
-    # Slow path (half-width kana, compatibility characters): grow a window until it normalizes equal.
-    for start in range(len(original)):
-        for end in range(start + 1, min(len(original), start + 3 * len(normalized_span)) + 1):
-            candidate = normalize(original[start:end])
-            if candidate == normalized_span:
-                return original[start:end]
-            if len(candidate) > len(normalized_span):
-                break
-    return normalized_span
+    # Slow path (half-width kana, compatibility characters): align through normalized prefixes.
+    at = normalize(original).find(normalized_span)
+    if at < 0:
+        return normalized_span
+    lengths = [len(prefix) for prefix in normalize_many([original[: i + 1] for i in range(len(original))])]
+    start = next((i for i, n in enumerate(lengths) if n > at), 0)
+    end = next((i + 1 for i, n in enumerate(lengths) if n >= at + len(normalized_span)), len(original))
+    return original[start:end]
 
 
-_PUNCTUATION = " 、。,.!?!?・…ー「」『』()()[]#@\"'~:;"
+_PUNCTUATION = " 、。,.!?!?・…ー「」『』()()[]#@\"'~:;◆"
 _PARTICLES = "のはがをにでともへやかねよ"
 _WORDLIKE = re.compile(r"[\u4e00-\u9fff\u30a1-\u30fa\uff66-\uff9d]|[A-Za-z0-9]{2,}")
 _LATIN_PAIR = re.compile(r"[a-z0-9']{2}")
 
 
 def readable_spans(
-    original: str, normalized: str, scored: Iterable[tuple[int, int, float]], limit: int = 3
+    original: str,
+    normalized: str,
+    scored: Iterable[tuple[int, int, float]],
+    limit: int = 3,
+    *,
+    folded: str | None = None,
 ) -> list[str]:
     """Return up to limit readable runs of the original text that carry the most positive weight.
 
-    scored holds (start, end, weight) for n-grams of the normalized text; each n-gram's
-    weight is spread over its characters, and runs of characters above a share of the best
-    are mapped back to the original text and trimmed of punctuation and particles.
+    scored holds (start, end, weight) for the weightiest n-gram occurrences of the normalized
+    text; overlapping or touching ones are joined into runs, which are mapped back to the
+    original text and trimmed of punctuation and particles.
     """
-    if not normalized:
+    intervals = sorted((s, e, w) for s, e, w in scored if w > 0)
+    if not intervals:
         return []
-    per_char = np.zeros(len(normalized))
-    for start, end, weight in scored:
-        if weight > 0:
-            per_char[start:end] += weight / (end - start)
-    best = float(per_char.max())
-    if best <= 0:
-        return []
-    hot = per_char >= 0.3 * best
-    runs: list[tuple[float, str]] = []
+    runs: list[list[float]] = []
+    for start, end, weight in intervals:
+        if runs and start <= runs[-1][1]:
+            runs[-1][1] = max(runs[-1][1], end)
+            runs[-1][2] += weight
+        else:
+            runs.append([start, end, weight])
+    best = max(r[2] for r in runs)
+    folded = light_fold(original) if folded is None else folded
     size = len(normalized)
-    i = 0
-    while i < size:
-        if not hot[i]:
-            i += 1
+    shown: list[tuple[float, str]] = []
+    for run_start, run_end, weight in runs:
+        if weight < 0.25 * best:
             continue
-        j = i
-        while j < size and hot[j]:
-            j += 1
-        start, end = i, j
+        start, end = int(run_start), int(run_end)
         # Whole English words, not pieces of them.
         while start > 0 and _LATIN_PAIR.fullmatch(normalized[start - 1 : start + 1]):
             start -= 1
         while end < size and _LATIN_PAIR.fullmatch(normalized[end - 1 : end + 1]):
             end += 1
         span = normalized[start:end].strip(_PUNCTUATION)
-        shown = original_span(original, span).strip(_PUNCTUATION).strip(_PARTICLES).strip(_PUNCTUATION)
-        if len(shown) >= 2 and _WORDLIKE.search(shown):
-            runs.append((float(per_char[i:j].sum()), shown))
-        i = j
-    runs.sort(key=lambda r: -r[0])
-    return list(dict.fromkeys(run for _, run in runs))[:limit]
+        text = original_span(original, span, folded).strip(_PUNCTUATION).strip(_PARTICLES).strip(_PUNCTUATION)
+        if len(text) >= 2 and _WORDLIKE.search(text):
+            shown.append((weight, text))
+    shown.sort(key=lambda r: -r[0])
+    return list(dict.fromkeys(text for _, text in shown))[:limit]

@@ -26,6 +26,8 @@ RISKS = ("low", "medium", "high")
 # Intents whose post says something went wrong: large reach raises their risk.
 NEGATIVE_INTENTS = frozenset({"defect", "staff", "urgent", "delivery", "complaint"})
 
+# Word lists are kept dense, several to a line, to be read as lists.
+# fmt: off
 INTENT_CUES: Mapping[str, tuple[str, ...]] = {
     "praise": (
         "美味しい", "おいしい", "うまい", "うま!", "好き", "最高", "神", "ありがとう", "ありがたい", "感謝",
@@ -95,41 +97,117 @@ INTENT_CUES: Mapping[str, tuple[str, ...]] = {
     ),
 }
 
-# Each group: cues that make a post high risk on their own (they override the model).
+# Each group: cues that make a post about the brand high risk on their own (they override the model).
 FORCE_HIGH: Mapping[str, tuple[str, ...]] = {
     "health and safety": (
-        "異物", "食中毒", "嘔吐", "下痢", "腹痛", "お腹壊", "アレルギー", "じんましん", "蕁麻疹", "発疹",
-        "怪我", "ケガ", "けが", "大ケガ", "火傷", "やけど", "発火", "発煙", "煙が", "煙出", "焦げ臭", "溶けかけ", "溶けたような",
-        "火事", "感電", "ショートしそう", "破片", "針金", "金属片", "金属の", "プラスチック片", "熱中症", "救急",
-        "意識がない", "急病", "命に関わ", "人の命", "命預", "転倒", "生焼け", "アンモニア臭", "カビ臭", "飲んじゃった", "食べちゃった",
-        "飲んで大丈夫", "喘息", "ぐったり",
-        "food poisoning", "allergic", "allergy", "injury", "injured", "caught fire", "on fire",
-        "smoking", "smoke", "sparks", "piece of metal", "piece of hard plastic", "piece of glass",
-        "ambulance", "unconscious", "hospital",
+        "異物", "食中毒", "嘔吐と下痢", "お腹壊", "じんましん", "蕁麻疹", "発疹", "怪我", "ケガ", "けが", "大ケガ",
+        "火傷", "やけど", "発火", "発煙", "煙が出", "煙出", "焦げ臭", "溶けかけ", "溶けたような", "火事", "感電",
+        "ショートしそう", "破片", "針金", "金属片", "金属の", "プラスチック片", "意識がない", "命に関わ", "人の命",
+        "命預", "転倒", "生焼け", "アンモニア臭", "カビ臭", "喘息",
+        "food poisoning", "allergic reaction", "injury", "injured", "caught fire", "on fire", "smoking",
+        "sparks", "piece of metal", "piece of hard plastic", "piece of glass", "unconscious",
     ),
     "legal or regulator": (
         "消費者センター", "国民生活センター", "消費者庁", "保健所", "訴え", "訴訟", "弁護士", "裁判", "警察",
-        "通報", "金融庁", "国交省", "国土交通省", "総務省", "違反", "薬機法", "特定商取引法", "特商法",
-        "景表法", "賠償", "lawyer", "sue you", "sue them", "suing", "lawsuit", "police", "regulator", "legal action",
-    ),
-    "money lost": (
-        "二重に引き落と", "二重で引き落と", "二重に請求", "二重請求", "2回引", "二回引", "2回請求", "2回分",
-        "不正利用", "身に覚えのない", "乗っ取", "返金されない", "返金しない", "返金まだ", "返金の連絡もない", "不正送金",
-        "詐欺", "騙", "引き落としが止まらない", "請求が止まらない", "残高に反映されない",
-        "charged twice", "double charged", "charged me twice", "unauthorized", "fraud", "stole",
-        "stolen", "never made", "hacked", "charges on my",
+        "通報", "金融庁", "国交省", "国土交通省", "総務省", "法違反", "薬機法", "特定商取引法", "特商法", "景表法",
+        "賠償", "lawyer", "sue you", "sue them", "suing", "lawsuit", "police", "regulator", "legal action",
     ),
     "personal data": (
-        "個人情報", "情報漏", "漏洩", "流出", "他人の情報", "知らない住所", "知らない人の住所", "丸見え",
-        "位置情報", "他の生徒の", "data breach", "leaked", "personal information", "personal data",
+        "個人情報", "情報漏", "漏洩", "流出", "他人の情報", "知らない住所", "知らない人の住所", "丸見え", "丸聞こえ",
+        "他の生徒の", "data breach", "leaked", "personal information", "personal data",
     ),
     "discrimination or harassment": (
-        "差別", "セクハラ", "パワハラ", "痴漢", "笑いもの", "高齢者狙い", "押し売り", "嘘ついて",
+        "差別", "セクハラ", "パワハラ", "痴漢", "笑いもの", "笑いながら", "高齢者狙い", "押し売り", "嘘ついて",
         "しつこくdm", "体型について", "discrimination", "harass", "racist", "sexist",
     ),
     "spreading": (
         "拡散希望", "#拡散", "拡散して", "みんな気をつけて", "本当に気をつけて", "気をつけてください", "同じ被害",
         "spread the word", "everyone be careful",
+    ),
+}
+
+# The same, for cues that also occur in thanks and questions ("アレルギー表はどこ?"): they force
+# high only when the post reports a problem (a negative intent).
+HIGH_WHEN_NEGATIVE: Mapping[str, tuple[str, ...]] = {
+    "health and safety": (
+        "嘔吐", "下痢", "腹痛", "アレルギー", "熱中症", "救急", "急病", "ぐったり", "飲んじゃった", "食べちゃった",
+        "差しちゃった", "飲んで大丈夫", "煙", "危ない", "allergic", "allergy", "smoke", "ambulance", "hospital",
+    ),
+    "money lost": (
+        "二重に引き落と", "二重で引き落と", "二重に請求", "二重請求", "2回引", "二回引", "2回請求", "2回分", "2回通",
+        "不正利用", "身に覚えのない", "乗っ取", "返金されない", "返金しない", "返金まだ", "返金の連絡もない",
+        "不正送金", "詐欺", "騙", "引き落としが止まらない", "請求が止まらない", "残高に反映されない", "引かれてる",
+        "返して", "charged twice", "double charged", "charged me twice", "unauthorized", "fraud", "stole",
+        "stolen", "never made", "hacked", "charges on my", "never showed up",
+    ),
+    "personal data": ("位置情報", "パスワード変更", "ログイン履歴"),
+    "urgent harm": ("miss my connection", "閉じ込め", "間に合わない!!", "あと2時間", "今夜中に必要"),
+}
+
+# Semantic groups: features only (the model learns how much each counts), not shown as reasons.
+TOPIC_CUES: Mapping[str, tuple[str, ...]] = {
+    "people": (
+        "店員", "スタッフ", "担当", "駅員", "運転手", "車掌", "乗務員", "講師", "先生", "店長", "営業", "業者",
+        "配達員", "サポートの", "オペレーター", "窓口の", "教室長", "係員", "ca", "clerk", "staff", "driver",
+        "agent", "teacher", "employee", "crew", "manager", "operator",
+    ),
+    "people acting": (
+        "言われた", "された", "されて", "って言", "態度", "舌打ち", "無視", "怒鳴", "大声", "謝罪なし", "説明なし",
+        "取り合", "断られ", "追い返", "決めつけ", "放置", "見下", "told me", "yelled", "refused", "ignored",
+    ),
+    "kindness": (
+        "親切", "優しい", "丁寧", "神対応", "感謝", "ありがとう", "助けて", "助かった", "救われ", "届けてくれ",
+        "してくれた", "くれて", "いただき", "kind", "helpful", "thank", "heroes", "lifesaver",
+    ),
+    "good feeling": (
+        "最高", "好き", "美味", "おいし", "うまい", "嬉し", "楽し", "快適", "便利", "神", "感動", "満足", "幸せ",
+        "癒", "安心", "すごい", "推し", "love", "great", "amazing", "good", "nice", "happy", "best",
+    ),
+    "bad feeling": (
+        "最悪", "ひどい", "酷い", "がっかり", "残念", "悲しい", "イライラ", "うんざり", "許せない", "ありえない",
+        "あり得ない", "不満", "納得", "微妙", "困る", "困って", "怖い", "痛い", "二度と", "terrible", "worst",
+        "awful", "disappointed", "annoyed", "angry",
+    ),
+    "malfunction": (
+        "壊れ", "故障", "エラー", "不具合", "動かない", "止まっ", "落ち", "固ま", "つながらない", "繋がらない",
+        "できない", "されない", "ならない", "しない", "消え", "反応しない", "点滅", "異音", "漏れ", "破損",
+        "not working", "doesn't", "won't", "can't", "cannot", "failed", "error", "crash",
+    ),
+    "product flaw": (
+        "入って", "混ざ", "欠け", "割れ", "破れ", "ほつれ", "色落ち", "粉々", "カビ", "変な味", "臭い", "傷",
+        "誤植", "間違って", "不良", "defect", "broken", "damaged", "stain",
+    ),
+    "money": (
+        "円", "料金", "値段", "価格", "請求", "返金", "引き落と", "手数料", "年会費", "月謝", "送料", "払", "課金",
+        "yen", "price", "fee", "charge", "refund", "cost",
+    ),
+    "price up": ("値上げ", "高い", "高すぎ", "改悪", "減っ", "小さくなっ", "有料化", "廃止", "終了", "too expensive"),
+    "time pressure": (
+        "今すぐ", "至急", "急いで", "間に合", "あと", "分で", "時間で", "今夜", "今日中", "明日の朝", "締め切り",
+        "締切", "もうすぐ", "!!", "now", "asap", "minutes", "tonight",
+    ),
+    "loss or theft": ("落とした", "なくした", "無くした", "盗まれ", "置き忘れ", "忘れ物", "紛失", "lost", "stolen"),
+    "shipping": (
+        "届", "配送", "発送", "配達", "荷物", "到着", "郵送", "宅配", "置き配", "定期便", "在庫", "入荷", "欠品",
+        "品切れ", "売り切れ", "予約", "注文", "工事", "delivery", "shipping", "arrive", "order", "stock",
+    ),
+    "waiting": ("まだ", "来ない", "待っ", "遅れ", "遅延", "音沙汰", "連絡もな", "連絡な", "still", "waiting", "late"),
+    "wish": (
+        "ほしい", "欲しい", "てほしい", "てください", "くれたら", "あったら", "なったら", "嬉しいな", "いいのに",
+        "希望", "要望", "お願い", "増やして", "復活", "再販", "please", "wish", "would love", "should", "hope",
+    ),
+    "asking": (
+        "?", "ですか", "ますか", "でしょうか", "かな", "どう", "どこ", "いつ", "なに", "何", "どれ", "どの",
+        "教えて", "知りたい", "って", "how", "what", "where", "when", "which", "can i", "is it",
+    ),
+    "sarcasm": ("さすが", "今日も", "伝統芸", "ありがとう(", "おかげで", "素晴らしい", "天才", "恒例", "as always"),
+    "everyday life": (
+        "今日", "朝", "夜", "通勤", "帰り", "家族", "友達", "子ども", "息子", "娘", "旅行", "週末", "散歩", "昼",
+        "today", "morning", "weekend", "friend",
+    ),
+    "not about a product": (
+        "曲", "歌", "映画", "アニメ", "ドラマ", "名前", "花", "空", "雪", "雨", "風", "天気", "景色", "ペット",
+        "猫", "犬", "赤ちゃん", "懸賞", "プレゼント", "抽選", "フォロー", "song", "movie", "weather", "sky",
     ),
 }
 
@@ -150,6 +228,8 @@ RESPONSE_CUES: Mapping[str, tuple[str, ...]] = {
         "いつ", "どこ", "どう", "?", "ますか", "ですか", "方法", "when", "where", "how",
     ),
 }
+
+# fmt: on
 
 LARGE_REACH = 10_000
 
@@ -174,6 +254,8 @@ class Lexicon:
         cues: dict[str, list[Cue]] = {}
         groups: list[tuple[str, tuple[str, ...]]] = [(f"intent:{k}", v) for k, v in INTENT_CUES.items()]
         groups += [(f"high:{k}", v) for k, v in FORCE_HIGH.items()]
+        groups += [(f"high-if-negative:{k}", v) for k, v in HIGH_WHEN_NEGATIVE.items()]
+        groups += [(f"topic:{k}", v) for k, v in TOPIC_CUES.items()]
         groups += [("risk", RISK_HINTS)]
         groups += [(f"response:{k}", v) for k, v in RESPONSE_CUES.items()]
         for group, words in groups:

@@ -1,0 +1,1 @@
+"""Triage: decide each post (intent, response, risk) with reasons; pure core, no Django."""

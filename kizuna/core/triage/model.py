@@ -1,0 +1,463 @@
+"""The triage model: from a post, its thread and its brand to intent, response and risk.
+
+Three linear heads over one feature matrix (char n-gram TF-IDF of the normalized post,
+its thread context at half weight, cue-word counts, brand sense, reach):
+
+- intent: multinomial logistic regression; `noise` only above a threshold chosen on
+  out-of-fold predictions of the training rows, because calling a customer noise hides them.
+- risk: logistic regression over the same features plus the intent probabilities; `high`
+  above a threshold chosen for recall, then the rules: a FORCE_HIGH cue makes any post
+  about the brand high, and reach >= 10,000 raises a negative post one step.
+- response: learned over the same inputs, weighed by the intents that take each answer
+  (praise always gets thanks; a delivery post thanks never, an apology or guidance by what it says).
+  This measured better on out-of-fold training predictions than deriving it from the intent.
+
+Reasons quote the post: the cues found and the runs of the text that weigh most for the
+label. The artifact is an .npz of plain arrays (no pickle), loaded with numpy only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import sparse
+
+from kizuna.core.triage.features import (
+    BrandContext,
+    NgramVectorizer,
+    PreparedPost,
+    TriagePost,
+    feature_matrix,
+    light_fold,
+    mask_aliases,
+    original_span,
+    prepare,
+    readable_spans,
+)
+from kizuna.core.triage.lexicon import INTENTS, LARGE_REACH, NEGATIVE_INTENTS, RESPONSES, RISKS, CueHit, lexicon
+
+__all__ = ["BrandContext", "Label", "TriageDecision", "TriageModel", "TriagePost", "load_default", "train"]
+
+MODEL_NAME = "tfidf-lr"
+HERE = Path(__file__).resolve().parent
+DEFAULT_ARTIFACT = HERE / "model" / "default.npz"
+CORPUS = HERE.parents[1] / "triage" / "corpus"
+REASON_NGRAMS = 12  # n-grams weighed for a reason's quoted words
+FIXED_RESPONSE = {"praise": "thanks", "question": "guidance", "defect": "apology", "staff": "apology", "noise": "none"}
+
+
+@dataclass(frozen=True)
+class Label:
+    value: str
+    confidence: float
+
+
+@dataclass(frozen=True)
+class TriageDecision:
+    intent: Label
+    response: Label
+    risk: Label
+    reasons: tuple[str, ...]
+    model_version: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    mask_aliases: bool = True
+    dense_weight: float = 0.3
+    min_df: int = 2
+    c_intent: float = 100.0
+    c_risk: float = 30.0
+    c_response: float = 30.0
+    folds: int = 5
+    noise_precision_target: float = 0.93  # on out-of-fold training predictions
+    high_recall_target: float = 0.97
+    noise_threshold: float = 0.0  # chosen at training time
+    high_threshold: float = 0.5
+    responses: dict[str, tuple[str, ...]] = field(default_factory=dict)  # answers seen per intent
+
+
+@dataclass(frozen=True)
+class Head:
+    classes: tuple[str, ...]
+    weights: np.ndarray  # features x classes
+    bias: np.ndarray
+
+    def proba(self, rows: sparse.csr_matrix, order: Sequence[str]) -> np.ndarray:
+        """Return class probabilities with columns in the given label order (0 for unseen labels)."""
+        logits = np.asarray(rows @ self.weights) + self.bias
+        logits -= logits.max(axis=1, keepdims=True)
+        exp = np.exp(logits)
+        probs = exp / exp.sum(axis=1, keepdims=True)
+        out = np.zeros((rows.shape[0], len(order)))
+        for i, label in enumerate(self.classes):
+            out[:, order.index(label)] = probs[:, i]
+        return out
+
+    def contrast(self, order: Sequence[str]) -> np.ndarray:
+        """Return each feature's weight for a label minus its mean weight (columns in order)."""
+        centred = self.weights - self.weights.mean(axis=1, keepdims=True)
+        out = np.zeros((self.weights.shape[0], len(order)), dtype=np.float32)
+        for i, label in enumerate(self.classes):
+            out[:, order.index(label)] = centred[:, i]
+        return out
+
+
+def _stage_two(rows: sparse.csr_matrix, intent_probs: np.ndarray, posts: Sequence[PreparedPost]) -> sparse.csr_matrix:
+    negative = intent_probs[:, [INTENTS.index(i) for i in sorted(NEGATIVE_INTENTS)]].sum(axis=1)
+    large = np.array([1.0 if p.followers >= LARGE_REACH else 0.0 for p in posts])
+    extra = np.column_stack([intent_probs, negative * large, negative])
+    return sparse.hstack([rows, sparse.csr_matrix(extra)], format="csr")
+
+
+class TriageModel:
+    """A trained triage model; see the module docstring for how it decides."""
+
+    def __init__(
+        self,
+        vectorizer: NgramVectorizer,
+        heads: Mapping[str, Head],
+        settings: Settings,
+        version: str,
+        metrics: dict[str, Any] | None = None,
+    ) -> None:
+        self.vectorizer = vectorizer
+        self.heads = dict(heads)
+        self.settings = settings
+        self.version = version
+        self.metrics: dict[str, Any] = metrics or {}
+        self._intent_contrast = self.heads["intent"].contrast(INTENTS)
+        self._plausibility = response_plausibility(settings.responses)
+
+    def predict(self, post: TriagePost) -> TriageDecision:
+        """Decide one post."""
+        return self.predict_many([post])[0]
+
+    def predict_many(self, posts: Sequence[TriagePost]) -> list[TriageDecision]:
+        """Decide a batch of posts (the fast path: features, heads and choices run batched)."""
+        if not posts:
+            return []
+        prepared = prepare(posts)
+        rows = feature_matrix(
+            self.vectorizer, prepared, mask=self.settings.mask_aliases, dense_weight=self.settings.dense_weight
+        )
+        intent_probs = self.heads["intent"].proba(rows, INTENTS)
+        second = _stage_two(rows, intent_probs, prepared)
+        risk_probs = self.heads["risk"].proba(second, RISKS)
+        response_probs = self.heads["response"].proba(second, RESPONSES)
+        intents = choose_intents(intent_probs, self.settings.noise_threshold)
+        risks = base_risks(risk_probs, self.settings.high_threshold)
+        responses, response_conf = choose_responses(response_probs, intent_probs, self._plausibility)
+        count = np.arange(len(prepared))
+        intent_conf = intent_probs[count, intents].tolist()
+        # Each n-gram's weight for the chosen intent, for the reasons.
+        per_row = np.diff(rows.indptr)
+        weights = rows.data * self._intent_contrast[rows.indices, np.repeat(intents, per_row)]
+        risk_p = risk_probs.tolist()
+        decisions = []
+        for i, post in enumerate(prepared):
+            intent = INTENTS[intents[i]]
+            hits = lexicon().find(post.text)
+            folded = light_fold(post.original)
+            forced, raised = risk_rules(post, intent, hits, folded)
+            risk = RISKS[risks[i]]
+            if forced:
+                risk, risk_conf = "high", max(risk_p[i][2], 0.9)
+            else:
+                if raised and risk != "high":
+                    risk = RISKS[risks[i] + 1]
+                else:
+                    raised = False
+                risk_conf = risk_p[i][RISKS.index(risk)]
+            start, end = rows.indptr[i], rows.indptr[i + 1]
+            reasons = [self._intent_reason(post, intent, hits, folded, rows.indices[start:end], weights[start:end])]
+            if intent == "noise" and post.evidence.not_brand:
+                said = "」「".join(original_span(post.original, w, folded) for w in post.evidence.not_brand[:2])
+                reasons.append(f"「{said}」: the brand's description says this is another meaning")
+            if forced:
+                reasons.append(f"risk high: {forced}")
+            if raised:
+                reasons.append(f"risk raised: the author has {post.followers:,} followers")
+            decisions.append(
+                TriageDecision(
+                    Label(intent, round(intent_conf[i], 4)),
+                    Label(RESPONSES[responses[i]], round(response_conf[i], 4)),
+                    Label(risk, round(risk_conf, 4)),
+                    tuple(reasons),
+                    self.version,
+                )
+            )
+        return decisions
+
+    def _intent_reason(
+        self,
+        post: PreparedPost,
+        intent: str,
+        hits: list[CueHit],
+        folded: str,
+        features: np.ndarray,
+        weights: np.ndarray,
+    ) -> str:
+        group = f"intent:{intent}"
+        cues = [original_span(post.original, post.text[h.start : h.end], folded) for h in hits if h.cue.group == group]
+        # The n-grams that weigh most for this intent, found where they occur in the post.
+        if len(weights) > REASON_NGRAMS:
+            top = np.argpartition(-weights, REASON_NGRAMS)[:REASON_NGRAMS]
+            features, weights = features[top], weights[top]
+        text = mask_aliases(post.text, post.aliases) if self.settings.mask_aliases else post.text
+        vocabulary = self.vectorizer.vocabulary
+        scored = []
+        for feature, weight in zip(features.tolist(), weights.tolist(), strict=True):
+            if weight <= 0 or feature >= len(vocabulary) or len(vocabulary[feature]) < 2:
+                continue
+            gram = vocabulary[feature]
+            at = text.find(gram)
+            while at >= 0:
+                scored.append((at, at + len(gram), weight))
+                at = text.find(gram, at + 1)
+        spans = readable_spans(post.original, post.text, scored, folded=folded)
+        words = list(dict.fromkeys(c for c in cues if c.strip()))
+        words += [s for s in spans if not any(s in w or w in s for w in words)]
+        if not words:
+            return f"{intent}: no single word decides it (the whole post's wording)"
+        return "".join(f"「{w}」" for w in words[:4]) + f" → {intent}"
+
+    # --- persistence ---------------------------------------------------------------------
+
+    def save(self, path: str | Path) -> None:
+        """Write the model as one compressed .npz of plain arrays."""
+        arrays: dict[str, np.ndarray] = {
+            "vocabulary": np.array(self.vectorizer.vocabulary, dtype=str),
+            "idf": self.vectorizer.idf.astype(np.float32),
+        }
+        for name, head in self.heads.items():
+            arrays[f"{name}_classes"] = np.array(head.classes, dtype=str)
+            arrays[f"{name}_weights"] = head.weights.astype(np.float32)
+            arrays[f"{name}_bias"] = head.bias.astype(np.float32)
+        settings = asdict(self.settings)
+        meta = {"version": self.version, "metrics": self.metrics, "settings": settings, "heads": list(self.heads)}
+        arrays["meta"] = np.array(json.dumps(meta, ensure_ascii=False))
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "wb") as file:
+            np.savez_compressed(file, **arrays)  # type: ignore[arg-type]
+
+    @classmethod
+    def load(cls, path: str | Path) -> TriageModel:
+        """Read a model written by save()."""
+        with np.load(path, allow_pickle=False) as data:
+            meta = json.loads(str(data["meta"]))
+            settings = dict(meta["settings"])
+            settings["responses"] = {k: tuple(v) for k, v in settings["responses"].items()}
+            vectorizer = NgramVectorizer(data["vocabulary"].tolist(), data["idf"].astype(np.float64))
+            heads = {
+                name: Head(tuple(data[f"{name}_classes"].tolist()), data[f"{name}_weights"], data[f"{name}_bias"])
+                for name in meta["heads"]
+            }
+        return cls(vectorizer, heads, Settings(**settings), meta["version"], meta["metrics"])
+
+
+def choose_intents(probs: np.ndarray, noise_threshold: float) -> np.ndarray:
+    """Return each row's most likely intent (index); noise only when it is likely enough."""
+    order = np.argsort(-probs, axis=1)
+    best, second = order[:, 0], order[:, 1]
+    rows = np.arange(len(probs))
+    doubtful_noise = (best == INTENTS.index("noise")) & (probs[rows, best] < noise_threshold)
+    return np.where(doubtful_noise, second, best)
+
+
+def base_risks(probs: np.ndarray, high_threshold: float) -> np.ndarray:
+    """Return each row's risk (index) before the rules: high above the threshold, else the likelier."""
+    return np.where(probs[:, 2] >= high_threshold, 2, np.where(probs[:, 1] > probs[:, 0], 1, 0))
+
+
+def risk_rules(post: PreparedPost, intent: str, hits: Sequence[CueHit], folded: str | None = None) -> tuple[str, bool]:
+    """Return (the cues that force high risk, shown; whether large reach raises it one step)."""
+    found: dict[str, list[str]] = {}
+    if intent != "noise":
+        for h in hits:
+            group, _, kind = h.cue.group.partition(":")
+            if group == "high" or (group == "high-if-negative" and intent in NEGATIVE_INTENTS):
+                found.setdefault(kind, []).append(original_span(post.original, post.text[h.start : h.end], folded))
+    forced = "; ".join("".join(f"「{c}」" for c in dict.fromkeys(cs)) + f" ({kind})" for kind, cs in found.items())
+    return forced, post.followers >= LARGE_REACH and intent in NEGATIVE_INTENTS
+
+
+def response_plausibility(allowed: Mapping[str, Sequence[str]]) -> np.ndarray:
+    """Return an intents x responses matrix: 1 where the intent takes that answer."""
+    matrix = np.zeros((len(INTENTS), len(RESPONSES)))
+    for i, intent in enumerate(INTENTS):
+        answers = (FIXED_RESPONSE[intent],) if intent in FIXED_RESPONSE else (allowed.get(intent) or RESPONSES)
+        for answer in answers:
+            matrix[i, RESPONSES.index(answer)] = 1.0
+    return matrix
+
+
+def choose_responses(
+    probs: np.ndarray, intent_probs: np.ndarray, plausibility: np.ndarray
+) -> tuple[np.ndarray, list[float]]:
+    """Return each row's likeliest answer (index), weighed by the intents that take it, and its share."""
+    scores = probs * (intent_probs @ plausibility)
+    best = np.argmax(scores, axis=1)
+    totals = scores.sum(axis=1)
+    shares = np.where(totals > 0, scores[np.arange(len(scores)), best] / np.where(totals > 0, totals, 1), 0.0)
+    return best, shares.tolist()
+
+
+# --- training ----------------------------------------------------------------------------
+
+
+def posts_from_rows(rows: Iterable[Mapping[str, Any]], brands: Mapping[str, BrandContext]) -> list[TriagePost]:
+    """Turn JSONL rows (text, optional context, brand id, author_followers, lang) into posts."""
+    return [
+        TriagePost(
+            text=str(r["text"]),
+            context=tuple(str(c) for c in r.get("context") or ()),
+            brand=brands.get(r["brand"]) if isinstance(r.get("brand"), str) else None,
+            author_followers=int(r.get("author_followers") or 0),
+            lang=r.get("lang"),
+        )
+        for r in rows
+    ]
+
+
+def load_brands(path: str | Path) -> dict[str, BrandContext]:
+    """Read the [[brands]] tables (id, name, aliases, description) of a TOML file."""
+    with open(path, "rb") as file:
+        tables = tomllib.load(file).get("brands", [])
+    return {
+        str(t["id"]): BrandContext(
+            str(t["id"]), str(t["name"]), tuple(t.get("aliases", ())), str(t.get("description", ""))
+        )
+        for t in tables
+    }
+
+
+def _fit_head(rows: sparse.csr_matrix, labels: Sequence[str], c: float) -> Head:
+    from sklearn.linear_model import LogisticRegression
+
+    if len(set(labels)) == 1:  # nothing to learn: always that label
+        return Head((labels[0],), np.zeros((rows.shape[1], 1)), np.zeros(1))
+    lr = LogisticRegression(C=c, max_iter=3000).fit(rows, labels)
+    weights, bias = lr.coef_.T, lr.intercept_
+    if len(lr.classes_) == 2:  # sklearn keeps one column for two classes
+        weights, bias = np.column_stack([-weights[:, 0] / 2, weights[:, 0] / 2]), np.array([-bias[0] / 2, bias[0] / 2])
+    return Head(tuple(str(x) for x in lr.classes_), weights.astype(np.float32), bias.astype(np.float32))
+
+
+def _out_of_fold(
+    rows: sparse.csr_matrix, labels: Sequence[str], c: float, order: Sequence[str], folds: int
+) -> np.ndarray:
+    from sklearn.model_selection import StratifiedKFold
+
+    counts = [labels.count(x) for x in set(labels)]
+    k = min(folds, min(counts))
+    if k < 2 or len(counts) < 2:
+        return _fit_head(rows, labels, c).proba(rows, order)
+    out = np.zeros((rows.shape[0], len(order)))
+    for fit_idx, test_idx in StratifiedKFold(k, shuffle=True, random_state=0).split(np.zeros(len(labels)), labels):
+        head = _fit_head(rows[fit_idx], [labels[i] for i in fit_idx], c)
+        out[test_idx] = head.proba(rows[test_idx], order)
+    return out
+
+
+def train(
+    rows: Iterable[Mapping[str, Any]],
+    *,
+    brands: Mapping[str, BrandContext],
+    heldout: Iterable[Mapping[str, Any]] | None = None,
+    settings: Settings | None = None,
+) -> TriageModel:
+    """Fit a model to labelled rows (the corpus JSONL shape); score it on heldout rows if given."""
+    rows = [dict(r) for r in rows]
+    for n, r in enumerate(rows, 1):
+        for key, allowed in (("intent", INTENTS), ("response", RESPONSES), ("risk", RISKS)):
+            if r.get(key) not in allowed:
+                raise ValueError(f"row {n}: {key} {r.get(key)!r} is not one of {', '.join(allowed)}")
+    if not rows:
+        raise ValueError("no rows to train on")
+    s = settings or Settings()
+    prepared = prepare(posts_from_rows(rows, brands))
+    texts = [mask_aliases(p.text, p.aliases) if s.mask_aliases else p.text for p in prepared]
+    vectorizer = NgramVectorizer.fit(texts, min_df=s.min_df if len(rows) >= 50 else 1)
+    matrix = feature_matrix(vectorizer, prepared, mask=s.mask_aliases, dense_weight=s.dense_weight)
+    intents = [r["intent"] for r in rows]
+    intent_oof = _out_of_fold(matrix, intents, s.c_intent, INTENTS, s.folds)
+    second = _stage_two(matrix, intent_oof, prepared)
+    risks = [r["risk"] for r in rows]
+    risk_oof = _out_of_fold(second, risks, s.c_risk, RISKS, s.folds)
+    responses = {
+        i: tuple(r for r in RESPONSES if any(x["intent"] == i and x["response"] == r for x in rows)) for i in INTENTS
+    }
+    s = replace(s, noise_threshold=_noise_threshold(intent_oof, intents, s.noise_precision_target))
+    s = replace(
+        s,
+        high_threshold=_high_threshold(intent_oof, risk_oof, prepared, risks, s),
+        responses={k: v for k, v in responses.items() if v},
+    )
+    heads = {
+        "intent": _fit_head(matrix, intents, s.c_intent),
+        "risk": _fit_head(second, risks, s.c_risk),
+        "response": _fit_head(second, [r["response"] for r in rows], s.c_response),
+    }
+    model = TriageModel(vectorizer, heads, s, version_for(rows))
+    # Score the model as it will be loaded (float32 weights), so stored figures are reproducible.
+    with_rounding = TriageModel(
+        NgramVectorizer(vectorizer.vocabulary, vectorizer.idf.astype(np.float32).astype(np.float64)),
+        {k: Head(h.classes, h.weights.astype(np.float32), h.bias.astype(np.float32)) for k, h in heads.items()},
+        s,
+        model.version,
+    )
+    if heldout is not None:
+        from kizuna.core.triage.evaluate import evaluate
+
+        with_rounding.metrics = {"heldout": evaluate(with_rounding, heldout, brands), "trained_rows": len(rows)}
+    return with_rounding
+
+
+def _noise_threshold(probs: np.ndarray, gold: Sequence[str], target: float) -> float:
+    is_noise = np.array([g == "noise" for g in gold])
+    for threshold in np.arange(0.0, 0.95, 0.025):
+        called = choose_intents(probs, float(threshold)) == INTENTS.index("noise")
+        if not called.any() or is_noise[called].mean() >= target:
+            return round(float(threshold), 3)
+    return 0.95
+
+
+def _high_threshold(
+    intent_probs: np.ndarray, risk_probs: np.ndarray, posts: Sequence[PreparedPost], gold: Sequence[str], s: Settings
+) -> float:
+    is_high = np.array([g == "high" for g in gold])
+    if not is_high.any():
+        return 0.5
+    intents = choose_intents(intent_probs, s.noise_threshold)
+    rules = [risk_rules(p, INTENTS[i], lexicon().find(p.text)) for p, i in zip(posts, intents, strict=True)]
+    forced = np.array([bool(f) for f, _ in rules])
+    raised = np.array([r for _, r in rules])
+    for threshold in np.arange(0.9, 0.0, -0.025):
+        base = base_risks(risk_probs, float(threshold))
+        high = forced | (base == 2) | (raised & (base == 1))
+        if high[is_high].mean() >= s.high_recall_target:
+            return round(float(threshold), 3)
+    return 0.05
+
+
+def version_for(rows: Sequence[Mapping[str, Any]]) -> str:
+    """Return the model version: kind, training date and a short hash of the training rows."""
+    canonical = "\n".join(json.dumps(r, ensure_ascii=False, sort_keys=True) for r in rows)
+    digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:8]
+    return f"{MODEL_NAME}-{datetime.now(UTC):%Y.%m.%d}-{digest}"
+
+
+@lru_cache(maxsize=1)
+def load_default() -> TriageModel:
+    """Return the model shipped with Kizuna (loaded once)."""
+    return TriageModel.load(DEFAULT_ARTIFACT)

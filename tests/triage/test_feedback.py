@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from django.urls import reverse
+
+from kizuna.inbox.actions import do_close_case
+from kizuna.inbox.models import AuditEvent
+from kizuna.replies.actions import do_write_reply
+from kizuna.triage.models import TriageFeedback
+from kizuna.triage.service import feedback_rows
+from tests.conftest import Cast
+from tests.replies.conftest import SIGNED, open_case
+
+
+def test_it_learns_noise_from_a_case_closed_as_noise(cast: Cast) -> None:
+    case = open_case(cast, "サクッと宿題終わらせて寝よ")
+    do_close_case(cast.member(cast.alice), case, reason="noise")
+    fb = TriageFeedback.objects.get()
+    assert (fb.kind, fb.intent, fb.response, fb.text) == ("closed", "noise", "none", "サクッと宿題終わらせて寝よ")
+    assert fb.predicted["model"] == case.triage_model
+
+
+def test_it_learns_the_kind_of_reply_sent(cast: Cast) -> None:
+    case = open_case(cast, "ひだまりアプリにログインできない")
+    do_write_reply(cast.member(cast.alice), case, text=SIGNED, kind="guidance")
+    fb = TriageFeedback.objects.get()
+    assert (fb.kind, fb.response) == ("reply_sent", "guidance")
+
+
+def test_it_learns_from_corrected_labels(cast: Cast) -> None:
+    case = open_case(cast, "ひだまりアプリにログインできない")
+    resp = cast.client(cast.alice).post(
+        reverse("triage:labels", args=["hidamari", case.pk]),
+        {"intent": "urgent", "response": "guidance", "risk": "high", "department": "it"},
+    )
+    assert resp.status_code == 302
+    case.refresh_from_db()
+    assert (case.intent, case.risk, case.department.key if case.department else None) == ("urgent", "high", "it")
+    fb = TriageFeedback.objects.get()
+    assert fb.kind == "corrected" and fb.intent == "urgent"
+    assert AuditEvent.objects.filter(verb="case.relabelled", case=case).exists()
+    rows = feedback_rows(cast.ws)
+    assert rows[0]["intent"] == "urgent" and rows[0]["brand"] == "ws-hidamari"
+
+
+def test_it_denies_label_corrections_to_viewers_and_other_tenants(cast: Cast) -> None:
+    case = open_case(cast, "ひだまりアプリにログインできない")
+    url = reverse("triage:labels", args=["hidamari", case.pk])
+    data = {"intent": "noise", "response": "none", "risk": "low"}
+    assert cast.client(cast.vera).post(url, data).status_code == 403
+    assert cast.client(cast.charlie).post(url, data).status_code == 404
+    assert not TriageFeedback.objects.exists()
