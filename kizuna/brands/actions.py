@@ -81,7 +81,7 @@ def do_block_author(membership: Membership, author: Author) -> None:
 def do_restore_post(membership: Membership, post: Post) -> Case:
     """Open a case for a post the noise filters excluded (a supervisor overrules the filter)."""
     _check(membership, post.workspace_id)
-    post = Post.objects.select_for_update().select_related("author", "workspace").get(pk=post.pk)
+    post = Post.objects.select_for_update(of=("self",)).select_related("author", "workspace").get(pk=post.pk)
     if post.case_id is not None:
         raise ValidationError(_("This post is already in a case."))
     reason = post.exclusion

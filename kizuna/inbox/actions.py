@@ -71,7 +71,7 @@ def do_correct_triage(
         department = Department.objects.filter(workspace_id=case.workspace_id, key=department_key).first()
         if department is None:
             raise ValidationError(_("Unknown department."))
-    case = Case.objects.select_for_update().select_related("department", "brand").get(pk=case.pk)
+    case = Case.objects.select_for_update(of=("self",)).select_related("department", "brand").get(pk=case.pk)
     before = {
         "intent": case.intent,
         "response": case.response,

@@ -55,7 +55,7 @@ def do_write_reply(membership: Membership, case: Case, *, text: str, kind: str =
     text = _clean(text)
     if kind and kind not in (ResponseKind.THANKS, ResponseKind.APOLOGY, ResponseKind.GUIDANCE):
         raise ValidationError(_("Choose thanks, apology or guidance."))
-    case = Case.objects.select_for_update().select_related("workspace", "brand").get(pk=case.pk)
+    case = Case.objects.select_for_update(of=("self",)).select_related("workspace", "brand").get(pk=case.pk)
     kind = kind or (case.response if case.response != ResponseKind.NONE else "")
     target = reply_target(case)
     if target is None:
@@ -134,7 +134,7 @@ def do_approve_reply(membership: Membership, reply: Reply, *, text: str | None =
     drafts must never both be sent.
     """
     _check(membership, reply.workspace_id, Perm.APPROVE_REPLY)
-    reply = Reply.objects.select_for_update().select_related("case__workspace", "in_reply_to__source").get(pk=reply.pk)
+    reply = Reply.objects.select_for_update(of=("self",)).select_related("case__workspace", "in_reply_to__source").get(pk=reply.pk)
     if reply.status != ReplyStatus.PENDING_APPROVAL:
         raise ValidationError(_("This reply is not waiting for approval."))
     rivals = Reply.objects.filter(case=reply.case).exclude(pk=reply.pk)
@@ -179,7 +179,7 @@ def do_approve_reply(membership: Membership, reply: Reply, *, text: str | None =
 def do_reject_reply(membership: Membership, reply: Reply, *, note: str) -> Reply:
     """Send a held reply back to its author with a note."""
     _check(membership, reply.workspace_id, Perm.APPROVE_REPLY)
-    reply = Reply.objects.select_for_update().select_related("case__workspace").get(pk=reply.pk)
+    reply = Reply.objects.select_for_update(of=("self",)).select_related("case__workspace").get(pk=reply.pk)
     if reply.status != ReplyStatus.PENDING_APPROVAL:
         raise ValidationError(_("This reply is not waiting for approval."))
     if not note.strip():
@@ -201,7 +201,7 @@ def do_reject_reply(membership: Membership, reply: Reply, *, note: str) -> Reply
 def do_retry_reply(membership: Membership, reply: Reply) -> Reply:
     """Put a failed reply back in the outbox (or the dry run, if the source lost its credentials)."""
     _check(membership, reply.workspace_id, Perm.SEND_REPLY)
-    reply = Reply.objects.select_for_update().select_related("case__workspace", "in_reply_to__source").get(pk=reply.pk)
+    reply = Reply.objects.select_for_update(of=("self",)).select_related("case__workspace", "in_reply_to__source").get(pk=reply.pk)
     if reply.status != ReplyStatus.FAILED:
         raise ValidationError(_("Only a failed reply can be retried."))
     reply.error, reply.next_attempt_at, reply.attempts = "", None, 0

@@ -16,7 +16,7 @@ def test_it_opens_a_case_for_a_matching_post(cast: Cast) -> None:
     assert case.brand is not None and case.brand.key == "sakutto"
     assert case.status == CaseStatus.NEW
     assert case.intent == "defect" and case.response == "apology"
-    assert case.triage_model == "keywords-v0" and case.reasons
+    assert case.triage_model.startswith("tfidf-lr") and case.reasons
     assert AuditEvent.objects.filter(case=case, verb="case.opened").exists()
 
 

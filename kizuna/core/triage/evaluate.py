@@ -5,6 +5,7 @@ Plain data in and out; `report` renders the same figures as text for the command
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
@@ -92,11 +93,14 @@ def evaluate(
         "response": score_labels([r["response"] for r in rows], [d.response.value for d in decisions], RESPONSES),
         "risk": score_labels([r["risk"] for r in rows], [d.risk.value for d in decisions], RISKS),
     }
-    return {
+    figures = {
         "rows": len(rows),
         "headline": headline(scores["intent"], scores["response"], scores["risk"]),
         **{name: asdict(s) for name, s in scores.items()},
     }
+    # Plain JSON data (lists, not tuples): what a model artifact stores and gives back.
+    result: dict[str, Any] = json.loads(json.dumps(figures))
+    return result
 
 
 def scores_from_dict(data: Mapping[str, Any]) -> Scores:

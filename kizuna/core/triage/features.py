@@ -143,7 +143,8 @@ class NgramVectorizer:
         matrix.sum_duplicates()
         matrix.data = (1.0 + np.log(matrix.data)) * self.idf[matrix.indices]
         per_row = np.diff(matrix.indptr)
-        squares = np.add.reduceat(matrix.data**2, matrix.indptr[:-1]) if matrix.nnz else np.zeros(len(texts))
+        owner = np.repeat(np.arange(len(texts)), per_row)
+        squares = np.bincount(owner, weights=matrix.data**2, minlength=len(texts))
         norms = np.sqrt(np.where(per_row > 0, squares, 1.0))
         matrix.data /= np.repeat(norms, per_row)
         return matrix
@@ -212,6 +213,8 @@ def brand_sense(brand: BrandContext) -> BrandSense:
         for a in aliases
         if a.startswith("@") or (a not in negative_text and not (_LATIN_ALIAS.fullmatch(a) and " " not in a))
     ]
+    # "洗濯機" names the brand's product although "まっしろ洗濯機" is an alias; "サクッ" is just part of one.
+    atomic = [a for a in aliases if not any(b != a and b in a for b in aliases)]
     pieces = [normalize(p) for s in positive for p in _PHRASE_SPLIT.split(s)]
     brand_words = [w for s in positive for w in _content_words(s, shortest=2)] + [p for p in pieces if 2 <= len(p) <= 6]
     return BrandSense(
@@ -226,7 +229,13 @@ def brand_sense(brand: BrandContext) -> BrandSense:
                 if unrelated(w) and not any(w in a for a in aliases)
             )
         ),
-        brand_words=tuple(dict.fromkeys(w for w in brand_words if w not in _DESCRIPTION_WORDS and w not in written)),
+        brand_words=tuple(
+            dict.fromkeys(
+                w
+                for w in brand_words
+                if w not in _DESCRIPTION_WORDS and w not in written and not any(w in a for a in atomic)
+            )
+        ),
     )
 
 
@@ -273,6 +282,9 @@ class BrandEvidence:
     values: tuple[float, ...]  # in BRAND_FEATURES order
     not_brand: tuple[str, ...]  # normalized phrases and words found that say "not the brand"
     brand_words: tuple[str, ...]
+    # Every alias in the post is inside a phrase the description calls another meaning, and
+    # nothing else in the post or its thread points at the brand.
+    other_meaning: bool = False
 
 
 def brand_evidence(
@@ -297,7 +309,24 @@ def brand_evidence(
         min(len(kanji), 2) / 2,
         min(len(brand_words), 3) / 3,
     )
-    return BrandEvidence(values, phrases + words, brand_words)
+    inside = [(at, at + len(p)) for p in phrases for at in _occurrences(text, p)]
+    other_meaning = bool(
+        spans
+        and phrases
+        and not strong
+        and not brand_words
+        and all(any(s <= start and end <= e for s, e in inside) for start, end in spans)
+    )
+    return BrandEvidence(values, phrases + words, brand_words, other_meaning)
+
+
+def _occurrences(text: str, part: str) -> list[int]:
+    found = []
+    at = text.find(part)
+    while at >= 0:
+        found.append(at)
+        at = text.find(part, at + 1)
+    return found
 
 
 # --- the dense block ---------------------------------------------------------------------------
@@ -414,6 +443,7 @@ def original_span(original: str, normalized_span: str, folded: str | None = None
 
 _PUNCTUATION = " 、。,.!?!?・…ー「」『』()()[]#@\"'~:;◆"
 _PARTICLES = "のはがをにでともへやかねよ"
+_BREAK = re.compile(r"[ 、。,.!?!?・…「」『』()()\[\]:;◆]+")
 _WORDLIKE = re.compile(r"[\u4e00-\u9fff\u30a1-\u30fa\uff66-\uff9d]|[A-Za-z0-9]{2,}")
 _LATIN_PAIR = re.compile(r"[a-z0-9']{2}")
 
@@ -455,7 +485,9 @@ def readable_spans(
             start -= 1
         while end < size and _LATIN_PAIR.fullmatch(normalized[end - 1 : end + 1]):
             end += 1
-        span = normalized[start:end].strip(_PUNCTUATION)
+        # A run across punctuation is two phrases: show the longer one.
+        pieces = [p for p in _BREAK.split(normalized[start:end]) if p]
+        span = max(pieces, key=len) if pieces else ""
         text = original_span(original, span, folded).strip(_PUNCTUATION).strip(_PARTICLES).strip(_PUNCTUATION)
         if len(text) >= 2 and _WORDLIKE.search(text):
             shown.append((weight, text))

@@ -32,6 +32,7 @@ import numpy as np
 from scipy import sparse
 
 from kizuna.core.triage.features import (
+    ALIAS_MARK,
     BrandContext,
     NgramVectorizer,
     PreparedPost,
@@ -155,6 +156,9 @@ class TriageModel:
         risk_probs = self.heads["risk"].proba(second, RISKS)
         response_probs = self.heads["response"].proba(second, RESPONSES)
         intents = choose_intents(intent_probs, self.settings.noise_threshold)
+        # Brand sense, as a rule: the brand's name used only in a meaning its description rules out.
+        other_meaning = np.array([p.evidence.other_meaning for p in prepared])
+        intents = np.where(other_meaning, INTENTS.index("noise"), intents)
         risks = base_risks(risk_probs, self.settings.high_threshold)
         responses, response_conf = choose_responses(response_probs, intent_probs, self._plausibility)
         count = np.arange(len(prepared))
@@ -175,18 +179,16 @@ class TriageModel:
             else:
                 if raised and risk != "high":
                     risk = RISKS[risks[i] + 1]
-                else:
-                    raised = False
                 risk_conf = risk_p[i][RISKS.index(risk)]
             start, end = rows.indptr[i], rows.indptr[i + 1]
             reasons = [self._intent_reason(post, intent, hits, folded, rows.indices[start:end], weights[start:end])]
             if intent == "noise" and post.evidence.not_brand:
                 said = "」「".join(original_span(post.original, w, folded) for w in post.evidence.not_brand[:2])
-                reasons.append(f"「{said}」: the brand's description says this is another meaning")
+                reasons.append(f"「{said}」: another meaning, not the brand (per the brand's description)")
             if forced:
                 reasons.append(f"risk high: {forced}")
-            if raised:
-                reasons.append(f"risk raised: the author has {post.followers:,} followers")
+            if raised and not forced:
+                reasons.append(f"risk {risk}: large reach, the author has {post.followers:,} followers")
             decisions.append(
                 TriageDecision(
                     Label(intent, round(intent_conf[i], 4)),
@@ -219,6 +221,8 @@ class TriageModel:
         for feature, weight in zip(features.tolist(), weights.tolist(), strict=True):
             if weight <= 0 or feature >= len(vocabulary) or len(vocabulary[feature]) < 2:
                 continue
+            if ALIAS_MARK in vocabulary[feature]:
+                continue  # the brand's own name is no reason (noise has its own, from the description)
             gram = vocabulary[feature]
             at = text.find(gram)
             while at >= 0:

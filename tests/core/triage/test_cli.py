@@ -1,0 +1,141 @@
+from __future__ import annotations
+
+import io
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from kizuna.core.triage import cli
+from kizuna.core.triage.model import CORPUS
+
+CONFIG = """
+[workspace]
+name = "Hidamari"
+
+[[brands]]
+id = "masshiro"
+name = "まっしろ"
+aliases = ["まっしろ", "まっしろ洗濯機"]
+description = "ドラム式洗濯機のブランド。雪や服が「真っ白」になる話は当ブランドではない。"
+
+[[departments]]
+id = "quality"
+name = "品質保証"
+
+[[departments]]
+id = "support"
+name = "サポート"
+
+[[routing]]
+department = "quality"
+intents = ["defect"]
+brands = ["masshiro"]
+
+[[routing]]
+department = "support"
+"""
+
+
+def run(monkeypatch: pytest.MonkeyPatch, argv: list[str], stdin: str = "") -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+    monkeypatch.setattr(sys, "stdout", out)
+    monkeypatch.setattr(sys, "stderr", err)
+    status = cli.main(argv)
+    return status, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    path = tmp_path / "kizuna.toml"
+    path.write_text(CONFIG, encoding="utf-8")
+    return path
+
+
+def test_it_writes_one_decision_a_post_in_input_order(monkeypatch: pytest.MonkeyPatch, config: Path) -> None:
+    posts = [
+        {"id": "a", "text": "まっしろの洗濯機、昨日から変な音がして壊れたみたい", "brand": "masshiro"},
+        {"id": 2, "text": "まっしろの乾燥機、最高!", "brand": "masshiro", "author_followers": 30},
+        {"id": "c", "text": "今度は焦げ臭い", "context": ["まっしろの洗濯機、昨日から変な音"]},
+    ]
+    status, out, err = run(
+        monkeypatch, ["--config", str(config)], "".join(json.dumps(p, ensure_ascii=False) + "\n" for p in posts)
+    )
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert status == 0 and err == ""
+    assert [line["id"] for line in lines] == ["a", 2, "c"]
+    for line in lines:
+        assert set(line) == {"id", "intent", "response", "risk", "department", "confidence", "reasons"}
+        assert 0 <= line["confidence"] <= 1 and line["reasons"]
+    assert lines[0]["intent"] == "defect" and lines[0]["department"] == "quality"
+    assert lines[1]["department"] == "support"
+
+
+def test_it_leaves_department_null_without_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    status, out, _ = run(monkeypatch, [], '{"id": 1, "text": "まっしろの洗濯機が壊れた", "brand": "masshiro"}\n')
+    assert status == 0
+    assert json.loads(out)["department"] is None
+
+
+def test_it_reports_malformed_lines_with_their_number_and_goes_on(
+    monkeypatch: pytest.MonkeyPatch, config: Path
+) -> None:
+    stdin = "\n".join(
+        [
+            '{"id": 1, "text": "ok"}',
+            "{not json",
+            '{"text": "no id"}',
+            '{"id": 4, "text": 5}',
+            '{"id": 5, "text": "x", "brand": "nobody"}',
+            '{"id": 6, "text": "x", "author_followers": -1}',
+            "",
+            '{"id": 8, "text": "also ok"}',
+        ]
+    )
+    status, out, err = run(monkeypatch, ["--config", str(config)], stdin)
+    assert status == 1
+    assert [json.loads(line)["id"] for line in out.splitlines()] == [1, 8]
+    for number in (2, 3, 4, 5, 6):
+        assert f"stdin:{number}:" in err
+    assert 'brand "nobody"' in err
+
+
+def test_it_refuses_a_broken_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text("[[routing]]\ndepartment = 'nowhere'\n", encoding="utf-8")
+    status, out, err = run(monkeypatch, ["--config", str(path)], '{"id": 1, "text": "x"}\n')
+    assert status == 2 and out == "" and "nowhere" in err
+
+
+def test_it_evaluates_a_labelled_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    rows = [json.loads(line) for line in (CORPUS / "heldout.jsonl").read_text(encoding="utf-8").splitlines()][:40]
+    path = tmp_path / "gold.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows) + '{"text": "no labels"}\n')
+    status, out, err = run(monkeypatch, ["eval", str(path)])
+    assert status == 1 and "gold.jsonl:41: missing or unknown intent, response, risk" in err
+    for heading in ("precision", "recall", "macro-F1", "intent confusion", "response accuracy", "high-risk recall"):
+        assert heading in out
+    assert "noise precision" in out and "rows: 40" in out
+
+    status, out, _ = run(monkeypatch, ["eval", str(path), "--json"])
+    figures = json.loads(out)
+    assert figures["rows"] == 40
+    assert set(figures["headline"]) == {"intent_macro_f1", "response_accuracy", "high_risk_recall", "noise_precision"}
+    assert len(figures["intent"]["confusion"]) == 10
+
+
+def test_it_retrains_from_files(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    lines = (CORPUS / "train.jsonl").read_text(encoding="utf-8").splitlines()
+    train_file, heldout_file = tmp_path / "train.jsonl", tmp_path / "held.jsonl"
+    train_file.write_text("\n".join(lines[:120]) + "\n", encoding="utf-8")
+    heldout_file.write_text("\n".join(lines[120:150]) + "\n", encoding="utf-8")
+    out_path = tmp_path / "model.npz"
+    status, out, err = run(
+        monkeypatch, ["train", "--out", str(out_path), "--heldout", str(heldout_file), str(train_file)]
+    )
+    assert status == 0, err
+    assert out_path.exists() and "trained on 120 rows" in out and "intent macro-F1" in out
+    status, out, _ = run(monkeypatch, ["--model", str(out_path)], '{"id": 1, "text": "壊れた"}\n')
+    assert status == 0 and json.loads(out)["id"] == 1

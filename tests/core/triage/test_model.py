@@ -1,0 +1,140 @@
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from kizuna.core.normalize import normalize
+from kizuna.core.triage.evaluate import evaluate
+from kizuna.core.triage.lexicon import INTENTS, RESPONSES, RISKS
+from kizuna.core.triage.model import (
+    CORPUS,
+    DEFAULT_ARTIFACT,
+    BrandContext,
+    TriageModel,
+    TriagePost,
+    load_brands,
+    train,
+)
+
+WASHER = BrandContext("masshiro", "まっしろ", ("まっしろ", "まっしろ洗濯機"), "ドラム式洗濯機のブランド。")
+
+
+def quoted(reason: str) -> list[str]:
+    return re.findall(r"「([^」]+)」", reason)
+
+
+def test_it_round_trips_through_save_and_load(model: TriageModel, tmp_path: Path) -> None:
+    path = tmp_path / "copy.npz"
+    model.save(path)
+    copy = TriageModel.load(path)
+    posts = [
+        TriagePost("まっしろの洗濯機、変な音がする", brand=WASHER),
+        TriagePost("Love it!", author_followers=50_000),
+    ]
+    assert copy.version == model.version
+    assert copy.metrics == model.metrics
+    assert copy.predict_many(posts) == model.predict_many(posts)
+
+
+def test_it_ships_a_small_versioned_artifact(model: TriageModel) -> None:
+    assert DEFAULT_ARTIFACT.stat().st_size < 15 * 2**20
+    assert re.fullmatch(r"tfidf-lr-\d{4}\.\d{2}\.\d{2}-[0-9a-f]{8}", model.version)
+    assert model.predict(TriagePost("hello")).model_version == model.version
+
+
+def test_it_quotes_words_of_the_post_as_reasons(model: TriageModel) -> None:
+    text = "まっしろの洗濯機、昨日から変な音がして壊れたみたい"
+    decision = model.predict(TriagePost(text, brand=WASHER))
+    assert decision.intent.value == "defect"
+    assert decision.reasons[0].endswith("→ defect")
+    words = quoted(decision.reasons[0])
+    assert "変な音" in words and "壊れ" in words
+    assert all(w in text for w in words)
+
+
+def test_it_quotes_english_words_whole(model: TriageModel) -> None:
+    text = "The app keeps crashing and my photos are gone. Totally broken"
+    decision = model.predict(TriagePost(text))
+    assert decision.reasons
+    for word in quoted(decision.reasons[0]):
+        assert re.search(rf"(?<![A-Za-z]){re.escape(word)}(?![A-Za-z])", text), word
+
+
+def test_it_calls_the_brand_name_in_another_meaning_noise(model: TriageModel, snack: BrandContext) -> None:
+    quick = model.predict(TriagePost("今日の仕事はサクッと終わらせる", brand=snack))
+    assert quick.intent.value == "noise"
+    assert quick.response.value == "none"
+    assert any("サクッと終わらせる" in r for r in quick.reasons)
+    snack_talk = model.predict(TriagePost("サクッとの抹茶味が好き。止まらない", brand=snack))
+    assert snack_talk.intent.value != "noise"
+
+
+@pytest.mark.parametrize(
+    ("text", "cue"),
+    [
+        ("サクッと食べてたら袋に異物が入ってた", "異物"),
+        ("昨日サクッとを食べた家族が食中毒みたいな症状", "食中毒"),
+        ("返金してくれないなら消費者センターに相談します", "消費者センター"),
+    ],
+)
+def test_it_makes_posts_with_high_risk_cues_high(model: TriageModel, snack: BrandContext, text: str, cue: str) -> None:
+    decision = model.predict(TriagePost(text, brand=snack))
+    assert decision.risk.value == "high"
+    assert any(r.startswith("risk high:") and f"「{cue}」" in r for r in decision.reasons)
+
+
+def test_it_raises_risk_one_step_for_large_reach(model: TriageModel) -> None:
+    text = "まっしろの洗濯機、脱水のたびにエラーで止まる"
+    small = model.predict(TriagePost(text, brand=WASHER, author_followers=100))
+    large = model.predict(TriagePost(text, brand=WASHER, author_followers=25_000))
+    assert small.risk.value != "high"
+    assert RISKS.index(large.risk.value) >= RISKS.index(small.risk.value) + 1
+    assert any("25,000 followers" in r for r in large.reasons)
+    assert not any("followers" in r for r in small.reasons)
+
+
+def test_it_reads_the_thread_context(model: TriageModel) -> None:
+    alone = model.predict(TriagePost("今度は焦げ臭い。怖いから止めた"))
+    threaded = model.predict(
+        TriagePost("今度は焦げ臭い。怖いから止めた", context=("まっしろの洗濯機、昨日から変な音",))
+    )
+    assert threaded.intent.value in INTENTS and alone.intent.value in INTENTS
+    assert threaded != alone
+
+
+def test_it_stores_the_held_out_figures_evaluate_computes_now(model: TriageModel) -> None:
+    rows = [json.loads(line) for line in (CORPUS / "heldout.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert model.metrics["heldout"] == evaluate(model, rows, load_brands(CORPUS / "brands.toml"))
+
+
+def test_it_learns_from_labelled_rows(tmp_path: Path) -> None:
+    rows = [json.loads(line) for line in (CORPUS / "train.jsonl").read_text(encoding="utf-8").splitlines()][:150]
+    brands = load_brands(CORPUS / "brands.toml")
+    trained = train(rows, brands=brands, heldout=rows[:20])
+    assert trained.version.startswith("tfidf-lr-")
+    assert trained.metrics["heldout"]["rows"] == 20
+    assert trained.metrics["trained_rows"] == 150
+    trained.save(tmp_path / "m.npz")
+    decision = TriageModel.load(tmp_path / "m.npz").predict(TriagePost(rows[0]["text"], brand=brands[rows[0]["brand"]]))
+    assert decision.intent.value in INTENTS and decision.response.value in RESPONSES
+
+
+def test_it_rejects_rows_with_unknown_labels() -> None:
+    with pytest.raises(ValueError, match="row 1: intent 'happy'"):
+        train([{"text": "x", "intent": "happy", "response": "thanks", "risk": "low"}], brands={})
+
+
+def test_it_gives_the_same_version_for_the_same_rows() -> None:
+    from kizuna.core.triage.model import version_for
+
+    rows = [{"text": "a", "intent": "praise"}]
+    assert version_for(rows) == version_for([dict(rows[0])])
+    assert version_for(rows) != version_for([{"text": "b", "intent": "praise"}])
+
+
+def test_it_decides_nothing_for_an_empty_batch(model: TriageModel) -> None:
+    assert model.predict_many([]) == []
+    assert normalize("") == ""
