@@ -45,6 +45,7 @@ test: lint test-sqlite test-postgres
 
 bench: setup
 	$(BIN)/kizuna bench match
+	$(BIN)/kizuna bench triage
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .mypy_cache .ruff_cache
