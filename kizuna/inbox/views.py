@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -23,6 +24,7 @@ from kizuna.inbox import actions
 from kizuna.inbox.models import AuditEvent, Case, CloseReason, Intent, ResponseKind, Risk
 from kizuna.inbox.selectors import TABS, author_other_posts, case_in_workspace, inbox_cases, tab_counts
 from kizuna.replies.models import HandoffChannel
+from kizuna.sources.models import Post
 
 
 @require_GET
@@ -68,6 +70,13 @@ def case_row(request: HttpRequest, slug: str, case_id: int) -> HttpResponse:
     return render(request, "inbox/_case_row.html", {"case": case, "workspace": membership.workspace, "fresh": True})
 
 
+def conversation(case: Case) -> list[Post]:
+    """The case's posts and everything else stored from the same thread (others' replies too)."""
+    posts = Post.objects.filter(workspace_id=case.workspace_id)
+    in_thread = Q(case=case) | Q(thread_id=case.thread_id) if case.thread_id else Q(case=case)
+    return list(posts.filter(in_thread).select_related("author").order_by("created_at")[:200])
+
+
 def case_context(membership: Membership, case: Case, **extra: object) -> dict[str, object]:
     """Everything the case page shows; replies' views add a draft and its lint result."""
     from kizuna.replies.guidance import guidance_points
@@ -79,7 +88,7 @@ def case_context(membership: Membership, case: Case, **extra: object) -> dict[st
         "membership": membership,
         "workspace": membership.workspace,
         "case": case,
-        "thread": list(case.posts.select_related("author").order_by("created_at")),
+        "thread": conversation(case),
         "replies": list(case.replies.select_related("author").order_by("created_at")),
         "handoffs": list(case.handoffs.order_by("-created_at")),
         "links": list(case.links.order_by("-created_at")),
@@ -100,6 +109,7 @@ def case_context(membership: Membership, case: Case, **extra: object) -> dict[st
         "can_approve": role_has(membership.role, Perm.APPROVE_REPLY),
         "can_handoff": role_has(membership.role, Perm.HANDOFF),
         "can_manage_rules": role_has(membership.role, Perm.MANAGE_RULES),
+        "can_fetch_context": bool(target and target.source and target.source.platform in ("x", "bluesky", "mastodon")),
         "nav": "inbox",
         **extra,
     }
@@ -111,6 +121,22 @@ def case_detail(request: HttpRequest, slug: str, case_id: int) -> HttpResponse:
     membership = access_membership(request.user, slug, Perm.VIEW_INBOX)
     case = case_in_workspace(membership.workspace, case_id)
     return render(request, "inbox/case.html", case_context(membership, case))
+
+
+@login_required
+@require_POST
+def fetch_context(request: HttpRequest, slug: str, case_id: int) -> HttpResponse:
+    from kizuna.sources.context import do_fetch_context
+
+    membership = access_membership(request.user, slug, Perm.TAKE_CASE)
+    case = case_in_workspace(membership.workspace, case_id)
+    try:
+        counts = do_fetch_context(membership, case)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("Context fetched: %(new)d new posts.") % counts)
+    return redirect("inbox:case", slug=slug, case_id=case.pk)
 
 
 @login_required

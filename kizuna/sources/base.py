@@ -87,6 +87,10 @@ class Collector(Protocol):
 
 
 class Publisher(Protocol):
+    def test_connection(self) -> str:
+        """Check that replies can be posted; return a human-readable account description."""
+        ...
+
     def publish(self, *, text: str, target: ReplyTarget, idempotency_key: str) -> Published:
         """Post a public reply to `target`."""
         ...
