@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from kizuna.core.posts import IncomingPost, PayloadError, decode_jsonl_line, parse_jsonl_post
@@ -50,15 +50,20 @@ def _documents(data: bytes) -> Iterator[tuple[str, object]]:
         yield "document", whole
 
 
-def read_jsonl(data: bytes) -> Iterator[Item]:
+def _per_line(data: bytes, parse: Callable[[object], IncomingPost | None]) -> Iterator[Item]:
+    """One JSON payload per line: decode and parse each, naming the line of any error."""
     for number, line in enumerate(data.splitlines(), 1):
         if not line.strip():
             continue
         raw = line.decode("utf-8", "replace")
         try:
-            yield f"line {number}", parse_jsonl_post(decode_jsonl_line(line)), raw
+            yield f"line {number}", parse(decode_jsonl_line(line)), raw
         except PayloadError as exc:
             yield f"line {number}", exc, raw
+
+
+def read_jsonl(data: bytes) -> Iterator[Item]:
+    return _per_line(data, parse_jsonl_post)
 
 
 def read_x(data: bytes) -> Iterator[Item]:
@@ -81,14 +86,7 @@ def _holds_no_posts(doc: dict[str, Any]) -> bool:
 
 
 def read_jetstream(data: bytes) -> Iterator[Item]:
-    for number, line in enumerate(data.splitlines(), 1):
-        if not line.strip():
-            continue
-        raw = line.decode("utf-8", "replace")
-        try:
-            yield f"line {number}", parse_jetstream_event(decode_jsonl_line(line)), raw
-        except PayloadError as exc:
-            yield f"line {number}", exc, raw
+    return _per_line(data, parse_jetstream_event)
 
 
 def _statuses(doc: object) -> list[Any]:
