@@ -81,13 +81,17 @@ def headline(intent: Scores, response: Scores, risk: Scores) -> dict[str, float]
 
 
 def evaluate(
-    model: TriageModel, rows: Iterable[Mapping[str, Any]], brands: Mapping[str, BrandContext]
+    model: TriageModel,
+    rows: Iterable[Mapping[str, Any]],
+    brands: Mapping[str, BrandContext],
+    *,
+    fast_only: bool = False,
 ) -> dict[str, Any]:
     """Predict labelled rows (gold intent, response, risk) and score each label set."""
     from kizuna.core.triage.model import posts_from_rows
 
     rows = list(rows)
-    decisions = model.predict_many(posts_from_rows(rows, brands))
+    decisions = model.predict_many(posts_from_rows(rows, brands), fast_only=fast_only)
     scores = {
         "intent": score_labels([r["intent"] for r in rows], [d.intent.value for d in decisions], INTENTS),
         "response": score_labels([r["response"] for r in rows], [d.response.value for d in decisions], RESPONSES),

