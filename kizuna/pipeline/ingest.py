@@ -127,6 +127,8 @@ def own_accounts_of(workspace: Workspace, source: Source | None) -> set[str]:
     ours = {normalize_handle(h) for h in workspace.own_accounts}
     if source and source.handle:
         ours.add(normalize_handle(source.handle))
+    if source and source.settings.get("did"):
+        ours.add(normalize_handle(str(source.settings["did"])))
     return ours
 
 

@@ -40,7 +40,7 @@ FIELDS: dict[str, list[tuple[str, str, bool]]] = {
     Platform.MASTODON: [
         ("base_url", "Instance URL (https://…)", False),
         ("access_token", "Access token", True),
-        ("stream", "Stream: hashtag, public, public:local or user", False),
+        ("stream", "Collect by: hashtag, public, public:local, user (mentions) or search", False),
         ("tag", "Hashtag (for the hashtag stream)", False),
     ],
     Platform.RSS: [("feeds", "Feed URLs, one per line", False)],
@@ -122,14 +122,18 @@ def _bluesky(source: Source, credentials: dict[str, Any], match: Callable[[Any],
 
         def save(src: Source) -> None:
             src.set_credentials({**src.get_credentials(), "session": client.state})
-            src.save(update_fields=["credentials_encrypted"])
+            # Jetstream names authors by DID: knowing ours keeps our own posts out of the inbox.
+            did = client.state.get("did")
+            if did and src.settings.get("did") != did:
+                src.settings = {**src.settings, "did": did}
+            src.save(update_fields=["credentials_encrypted", "settings"])
 
         conn.save_secrets = save
     return conn
 
 
 def _mastodon(source: Source, credentials: dict[str, Any], match: Callable[[Any], bool] | None) -> Connection:
-    from kizuna.sources.mastodon.connector import MastodonApi, MastodonStreamCollector
+    from kizuna.sources.mastodon.connector import MastodonApi, MastodonSearchCollector, MastodonStreamCollector
     from kizuna.sources.mastodon.publisher import MastodonPublisher
 
     base_url = str(source.settings.get("base_url", ""))
@@ -140,7 +144,12 @@ def _mastodon(source: Source, credentials: dict[str, Any], match: Callable[[Any]
     )
     stream = str(source.settings.get("stream") or "hashtag")
     tag = str(source.settings.get("tag", "")) if stream == "hashtag" else ""
-    collector = MastodonStreamCollector(api, stream=stream, tag=tag) if (tag or stream != "hashtag") else None
+    collector: Collector | None
+    if stream == "search":
+        # Full-text search per rule (what the instance has indexed); our matcher re-checks.
+        collector = MastodonSearchCollector(api, queries=source.settings.get("queries", {}))
+    else:
+        collector = MastodonStreamCollector(api, stream=stream, tag=tag) if (tag or stream != "hashtag") else None
     publisher = MastodonPublisher(api) if credentials.get("access_token") else None
     return Connection(source, collector=collector, publisher=publisher)
 

@@ -21,7 +21,7 @@ from django.utils import timezone
 from kizuna.brands.models import Rule
 from kizuna.core.matcher import MatchInput
 from kizuna.core.posts import IncomingPost, PayloadError
-from kizuna.core.rules import RuleSyntaxError, parse_rule
+from kizuna.core.rules import RuleSyntaxError, parse_rule, positive_terms
 from kizuna.pipeline.ingest import quarantine, workspace_matcher
 from kizuna.sources.base import AuthFailed, ConnectorError, RateLimited
 from kizuna.sources.models import Platform, Source
@@ -48,10 +48,25 @@ def x_queries(source: Source) -> dict[str, str]:
     return queries
 
 
+def search_queries(source: Source) -> dict[str, str]:
+    """A plain full-text query per rule (its positive terms), for platforms without a rule syntax."""
+    queries = {}
+    for rule in Rule.objects.filter(workspace_id=source.workspace_id, enabled=True):
+        try:
+            words = [term.raw.strip('"') for term in positive_terms(parse_rule(rule.key, rule.query))]
+        except RuleSyntaxError:
+            continue
+        if words:
+            queries[rule.key] = words[0]
+    return queries
+
+
 def connection_for_collecting(source: Source) -> Connection:
     """Build the source's connection with what collection needs (queries, an early matcher)."""
     if source.platform == Platform.X:
         source.settings = {**source.settings, "queries": x_queries(source)}
+    elif source.platform == Platform.MASTODON and source.settings.get("stream") == "search":
+        source.settings = {**source.settings, "queries": search_queries(source)}
 
     def wanted(post: IncomingPost) -> bool:
         compiled = workspace_matcher(source.workspace)

@@ -180,3 +180,31 @@ def test_it_refuses_unsigned_and_replayed_webhooks(cast: Cast, admin: Client) ->
     assert _post(source, body, secret, ts=int(time.time()) - 3600).status_code == 401
     plain = Client().post(f"/hooks/{source.pk}/", data=body, content_type="application/json")
     assert plain.status_code == 401 and b"missing" in plain.content
+
+
+def test_it_searches_mastodon_with_each_rules_first_term(cast: Cast) -> None:
+    from kizuna.sources.mastodon.connector import MastodonSearchCollector
+    from kizuna.sources.worker import connection_for_collecting
+
+    source = Source.objects.create(
+        workspace=cast.ws,
+        platform=Platform.MASTODON,
+        name="m",
+        settings={"base_url": "https://m.example", "stream": "search"},
+    )
+    source.set_credentials({"access_token": "t"})
+    collector = connection_for_collecting(source).collector
+    assert isinstance(collector, MastodonSearchCollector)
+    assert collector.queries["sakutto"] == "サクッと" and collector.queries["hidamari-shop"] == "ひだまりマルシェ"
+
+
+def test_it_treats_our_bluesky_did_as_our_own_account(cast: Cast) -> None:
+    from kizuna.pipeline.ingest import ingest
+
+    source = Source.objects.create(
+        workspace=cast.ws, platform=Platform.BLUESKY, name="b", settings={"did": "did:plc:ourdesk"}
+    )
+    result = ingest(
+        cast.ws, make_post("サクッとの新味が出ました", platform="bluesky", author="did:plc:ourdesk"), source=source
+    )
+    assert result.case_id is None
