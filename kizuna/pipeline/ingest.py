@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Max
+from django.db.models import Count, Max, Q
 
 from kizuna.accounts.models import Workspace
 from kizuna.brands.models import Brand, Department, Rule
@@ -204,7 +204,8 @@ def _persist(
         )
         return IngestResult("new", post.pk, case_id)
 
-    case = _conversation_case(workspace, post, parent, matched=bool(matched))
+    brand_id = next((compiled.brand_of_rule[r] for r in matched if compiled.brand_of_rule.get(r)), None)
+    case = _conversation_case(workspace, post, parent, matched=bool(matched), brand_id=brand_id)
     if case is None:
         if not matched:
             # Not ours to answer: kept for the author's context (前後の投稿), no case.
@@ -258,7 +259,9 @@ def _close_burst_cases(workspace: Workspace, text_hash: str, since: datetime, de
     posts.filter(exclusion="").update(exclusion=Exclusion.CAMPAIGN_BURST, exclusion_detail=detail[:300])
 
 
-def _conversation_case(workspace: Workspace, post: Post, parent: Post | None, *, matched: bool) -> Case | None:
+def _conversation_case(
+    workspace: Workspace, post: Post, parent: Post | None, *, matched: bool, brand_id: int | None
+) -> Case | None:
     """Find the case this post continues: same thread, or (if it is about us) the same person's recent open case."""
     author, thread_id = post.author, post.thread_id
     if parent is not None and parent.case_id is not None:
@@ -277,6 +280,9 @@ def _conversation_case(workspace: Workspace, post: Post, parent: Post | None, *,
         status__in=[CaseStatus.NEW, CaseStatus.OPEN, CaseStatus.WAITING],
         last_post_at__gte=post.created_at - SAME_CONVERSATION,
     )
+    if brand_id is not None:
+        # The same person on another of our brands is another conversation.
+        recent = recent.filter(Q(brand_id=brand_id) | Q(brand__isnull=True))
     return recent.order_by("-last_post_at").first()
 
 

@@ -111,3 +111,10 @@ def test_it_leaves_a_taken_case_open_when_a_campaign_is_detected(cast: Cast) -> 
     for n in range(1, 6):
         ingest(cast.ws, make_post(text, author=f"a{n}"))
     assert Case.objects.get(pk=first.case_id).status == CaseStatus.OPEN
+
+
+def test_it_keeps_one_persons_posts_about_two_brands_apart(cast: Cast) -> None:
+    snack = ingest(cast.ws, make_post("サクッとの抹茶味が好き", author="same"))
+    shop = ingest(cast.ws, make_post("ひだまりアプリのクーポンが使えない", author="same"))
+    again = ingest(cast.ws, make_post("サクッとのいちご味も買った", author="same"))
+    assert snack.case_id != shop.case_id and again.case_id == snack.case_id
