@@ -48,6 +48,21 @@ def x_queries(source: Source) -> dict[str, str]:
     return queries
 
 
+def sync_x_stream_rules(source: Source) -> None:
+    """Make the X filtered stream's rules our translated rules; rules that do not translate are noted."""
+    from kizuna.sources import registry
+    from kizuna.sources.x.connector import XApi
+    from kizuna.sources.x.rules import sync_stream_rules
+
+    token = source.get_credentials().get("bearer_token")
+    if not token:
+        return
+    sync = sync_stream_rules(XApi(registry.http_client(), token), source.settings.get("queries", {}))
+    if sync.errors:
+        record_error(source, "X refused stream rules: " + "; ".join(f"{k}: {v}" for k, v in sync.errors.items()))
+    log.info("X stream rules for %s: +%d -%d =%d", source.name, len(sync.added), len(sync.deleted), len(sync.unchanged))
+
+
 def search_queries(source: Source) -> dict[str, str]:
     """A plain full-text query per rule (its positive terms), for platforms without a rule syntax."""
     queries = {}
@@ -65,6 +80,8 @@ def connection_for_collecting(source: Source) -> Connection:
     """Build the source's connection with what collection needs (queries, an early matcher)."""
     if source.platform == Platform.X:
         source.settings = {**source.settings, "queries": x_queries(source)}
+        if source.settings.get("mode") == "stream":
+            sync_x_stream_rules(source)
     elif source.platform == Platform.MASTODON and source.settings.get("stream") == "search":
         source.settings = {**source.settings, "queries": search_queries(source)}
 

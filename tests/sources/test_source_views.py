@@ -208,3 +208,25 @@ def test_it_treats_our_bluesky_did_as_our_own_account(cast: Cast) -> None:
         cast.ws, make_post("サクッとの新味が出ました", platform="bluesky", author="did:plc:ourdesk"), source=source
     )
     assert result.case_id is None
+
+
+def test_it_syncs_our_rules_to_the_x_filtered_stream(cast: Cast, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kizuna.sources.worker import connection_for_collecting
+
+    bodies: list[dict[str, object]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "GET":
+            return httpx.Response(200, json={"data": [{"id": "1", "value": "old", "tag": "gone"}]})
+        body = json.loads(request.content)
+        bodies.append(body)
+        added = [{"id": str(n), "value": r["value"], "tag": r["tag"]} for n, r in enumerate(body.get("add", []))]
+        return httpx.Response(200, json={"data": added})
+
+    monkeypatch.setattr(registry, "http_client", lambda: httpx.Client(transport=httpx.MockTransport(handler)))
+    source = Source.objects.create(workspace=cast.ws, platform=Platform.X, name="X", settings={"mode": "stream"})
+    source.set_credentials({"bearer_token": "b"})
+    connection_for_collecting(source)
+    assert bodies[0] == {"delete": {"ids": ["1"]}}
+    tags = {rule["tag"] for rule in bodies[1]["add"]}  # type: ignore[union-attr]
+    assert {"sakutto", "sakutto-flavours", "hidamari-stores"} <= tags
