@@ -92,6 +92,17 @@ def source_detail(request: HttpRequest, slug: str, source_id: int) -> HttpRespon
     for quota in source.quotas:
         if quota.get("limit"):
             quota["left"] = max(0, int(quota["limit"]) - int(quota.get("used", 0)))
+    untranslated: list[str] = []
+    if source.platform == Platform.X:
+        from kizuna.brands.models import Rule
+        from kizuna.sources.worker import x_queries
+
+        translated = x_queries(source)
+        untranslated = [
+            r
+            for r in Rule.objects.filter(workspace_id=source.workspace_id, enabled=True).values_list("key", flat=True)
+            if r not in translated
+        ]
     credentials = source.get_credentials()
     fields = [
         {
@@ -120,6 +131,7 @@ def source_detail(request: HttpRequest, slug: str, source_id: int) -> HttpRespon
             "lag": _lag_seconds(source),
             "webhook_url": request.build_absolute_uri(f"/hooks/{source.pk}/"),
             "shown_secret": shown_secret["secret"] if shown_secret else "",
+            "untranslated": untranslated,
             "can_manage": role_has(membership.role, Perm.MANAGE_CONFIG),
             "nav": "sources",
         },
