@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from kizuna.core.posts import MAX_TEXT_CHARS, IncomingPost, PayloadError
 from kizuna.sources.bluesky.parser import parse_jetstream_event, parse_post_view
+from tests.sources.mutation import paths, replace_at
 
 FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
 BSKY = FIXTURES / "bluesky"
@@ -308,28 +309,6 @@ JSONISH = st.recursive(
 )
 
 
-def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    found = [prefix]
-    if isinstance(value, dict):
-        for key, item in value.items():
-            found += _paths(item, (*prefix, key))
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            found += _paths(item, (*prefix, i))
-    return found
-
-
-def _replace(doc: Any, path: tuple[Any, ...], value: Any) -> Any:
-    if not path:
-        return value
-    doc = copy.deepcopy(doc)
-    target = doc
-    for part in path[:-1]:
-        target = target[part]
-    target[path[-1]] = value
-    return doc
-
-
 def _never_raises_otherwise(parse: Any, value: Any) -> None:
     try:
         result = parse(value)
@@ -349,13 +328,13 @@ def test_it_never_raises_on_any_json_object(event: dict[str, Any]) -> None:
 @given(data=st.data())
 def test_it_never_raises_on_a_production_event_with_one_field_replaced(data: st.DataObject) -> None:
     event = _by_rkey("3mptbyproxc2q")
-    path = data.draw(st.sampled_from(_paths(event)))
-    _never_raises_otherwise(parse_jetstream_event, _replace(event, path, data.draw(JSONISH)))
+    path = data.draw(st.sampled_from(paths(event)))
+    _never_raises_otherwise(parse_jetstream_event, replace_at(event, path, data.draw(JSONISH)))
 
 
 @settings(max_examples=300, deadline=None)
 @given(data=st.data())
 def test_it_never_raises_on_a_post_view_with_one_field_replaced(data: st.DataObject) -> None:
     view = _load("atproto-python-testdata/thread_view_post_with_embed_media.json")["thread"]["post"]
-    path = data.draw(st.sampled_from(_paths(view)))
-    _never_raises_otherwise(parse_post_view, _replace(view, path, data.draw(JSONISH)))
+    path = data.draw(st.sampled_from(paths(view)))
+    _never_raises_otherwise(parse_post_view, replace_at(view, path, data.draw(JSONISH)))

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from kizuna.core.posts import MAX_TEXT_CHARS, IncomingPost, PayloadError
 from kizuna.sources.mastodon.parser import html_to_text, parse_sse_stream, parse_status
+from tests.sources.mutation import paths, replace_at
 
 FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
 MASTODON = FIXTURES / "mastodon"
@@ -305,28 +306,6 @@ JSONISH = st.recursive(
 )
 
 
-def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    found = [prefix]
-    if isinstance(value, dict):
-        for key, item in value.items():
-            found += _paths(item, (*prefix, key))
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            found += _paths(item, (*prefix, i))
-    return found
-
-
-def _replace(doc: Any, path: tuple[Any, ...], value: Any) -> Any:
-    if not path:
-        return value
-    doc = copy.deepcopy(doc)
-    target = doc
-    for part in path[:-1]:
-        target = target[part]
-    target[path[-1]] = value
-    return doc
-
-
 def _parse_or_reason(status: Any) -> IncomingPost | PayloadError:
     try:
         return parse_status(status, instance="example.social")
@@ -344,8 +323,8 @@ def test_it_never_raises_on_any_json_object(status: dict[str, Any]) -> None:
 @given(data=st.data())
 def test_it_never_raises_on_a_recorded_status_with_one_field_replaced(data: st.DataObject) -> None:
     status = _status("test_entity_statusmention.json")
-    path = data.draw(st.sampled_from(_paths(status)))
-    assert isinstance(_parse_or_reason(_replace(status, path, data.draw(JSONISH))), IncomingPost | PayloadError)
+    path = data.draw(st.sampled_from(paths(status)))
+    assert isinstance(_parse_or_reason(replace_at(status, path, data.draw(JSONISH))), IncomingPost | PayloadError)
 
 
 SSE_LINES = st.lists(

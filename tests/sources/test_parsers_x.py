@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from kizuna.core.posts import MAX_TEXT_CHARS, IncomingPost, PayloadError
 from kizuna.sources.x.parser import parse_x_response, parse_x_stream_line
+from tests.sources.mutation import paths, replace_at
 
 FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
 X = FIXTURES / "x"
@@ -349,28 +350,6 @@ JSONISH = st.recursive(
 )
 
 
-def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    found = [prefix]
-    if isinstance(value, dict):
-        for key, item in value.items():
-            found += _paths(item, (*prefix, key))
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            found += _paths(item, (*prefix, i))
-    return found
-
-
-def _replace(doc: Any, path: tuple[Any, ...], value: Any) -> Any:
-    if not path:
-        return value
-    doc = copy.deepcopy(doc)
-    target = doc
-    for part in path[:-1]:
-        target = target[part]
-    target[path[-1]] = value
-    return doc
-
-
 def _check(results: list[IncomingPost | PayloadError]) -> None:
     assert isinstance(results, list)
     assert all(isinstance(r, IncomingPost | PayloadError) for r in results)
@@ -386,8 +365,8 @@ def test_it_never_raises_on_any_json_object(doc: dict[str, Any]) -> None:
 @given(data=st.data())
 def test_it_never_raises_on_a_recorded_response_with_one_field_replaced(data: st.DataObject) -> None:
     doc = _load("x-docs-examples/apis/searches/search_tweets_query.json")
-    path = data.draw(st.sampled_from(_paths(doc)))
-    _check(parse_x_response(_replace(doc, path, data.draw(JSONISH))))
+    path = data.draw(st.sampled_from(paths(doc)))
+    _check(parse_x_response(replace_at(doc, path, data.draw(JSONISH))))
 
 
 @settings(max_examples=300, deadline=None)
