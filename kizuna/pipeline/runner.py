@@ -36,7 +36,7 @@ def ingest_safely(source: Source, incoming: IncomingPost, origin: str) -> Ingest
 class EmbeddedRunner(threading.Thread):
     """Polls every enabled source of the embedded shape and feeds the pipeline, until stopped."""
 
-    def __init__(self, *, demo_rate: float = 6.0, tick: float = 0.5) -> None:
+    def __init__(self, *, demo_rate: float = 2.0, tick: float = 0.5) -> None:
         super().__init__(name="kizuna-runner", daemon=True)
         self.demo_rate = demo_rate
         self.tick = tick

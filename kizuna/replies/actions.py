@@ -134,7 +134,11 @@ def do_approve_reply(membership: Membership, reply: Reply, *, text: str | None =
     drafts must never both be sent.
     """
     _check(membership, reply.workspace_id, Perm.APPROVE_REPLY)
-    reply = Reply.objects.select_for_update(of=("self",)).select_related("case__workspace", "in_reply_to__source").get(pk=reply.pk)
+    reply = (
+        Reply.objects.select_for_update(of=("self",))
+        .select_related("case__workspace", "in_reply_to__source")
+        .get(pk=reply.pk)
+    )
     if reply.status != ReplyStatus.PENDING_APPROVAL:
         raise ValidationError(_("This reply is not waiting for approval."))
     rivals = Reply.objects.filter(case=reply.case).exclude(pk=reply.pk)
@@ -201,7 +205,11 @@ def do_reject_reply(membership: Membership, reply: Reply, *, note: str) -> Reply
 def do_retry_reply(membership: Membership, reply: Reply) -> Reply:
     """Put a failed reply back in the outbox (or the dry run, if the source lost its credentials)."""
     _check(membership, reply.workspace_id, Perm.SEND_REPLY)
-    reply = Reply.objects.select_for_update(of=("self",)).select_related("case__workspace", "in_reply_to__source").get(pk=reply.pk)
+    reply = (
+        Reply.objects.select_for_update(of=("self",))
+        .select_related("case__workspace", "in_reply_to__source")
+        .get(pk=reply.pk)
+    )
     if reply.status != ReplyStatus.FAILED:
         raise ValidationError(_("Only a failed reply can be retried."))
     reply.error, reply.next_attempt_at, reply.attempts = "", None, 0

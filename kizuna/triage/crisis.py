@@ -25,6 +25,17 @@ BASELINE_DAYS = 7
 NEGATIVE = Q(intent__in=NEGATIVE_INTENTS) | Q(risk="high")
 
 
+def watched_hours(workspace: Workspace, brand: Brand | None, now: datetime) -> int:
+    """Return for how many whole hours before the last one the brand has had cases."""
+    first = (
+        Case.objects.filter(workspace=workspace, brand=brand)
+        .order_by("opened_at")
+        .values_list("opened_at", flat=True)
+        .first()
+    )
+    return 0 if first is None else max(0, int((now - first) / timedelta(hours=1)) - 1)
+
+
 def hourly_counts(workspace: Workspace, brand: Brand | None, now: datetime) -> tuple[int, list[int]]:
     """Return (negative cases in the last 60 minutes, counts of each hour of the week before)."""
     start = now - timedelta(days=BASELINE_DAYS, hours=1)
@@ -48,7 +59,7 @@ def check_workspace(workspace: Workspace, *, now: datetime | None = None) -> lis
     alerts = []
     for brand in Brand.objects.filter(workspace=workspace):
         current, history = hourly_counts(workspace, brand, now)
-        check = check_spike(current, history)
+        check = check_spike(current, history, history_hours=watched_hours(workspace, brand, now))
         if not check.spike:
             continue
         recent = CrisisAlert.objects.filter(workspace=workspace, brand=brand, created_at__gte=now - timedelta(hours=3))

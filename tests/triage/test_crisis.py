@@ -33,7 +33,7 @@ def test_it_alerts_supervisors_on_a_simulated_spike(cast: Cast) -> None:
     cast.bob.email = "bob@hidamari.example"
     cast.bob.save()
     out = io.StringIO()
-    call_command("crisis", "simulate", "--brand", "sakutto", "--posts", "12", "--workspace", "hidamari", stdout=out)
+    call_command("crisis", "simulate", "--brand", "sakutto", "--workspace", "hidamari", stdout=out)
     assert "ALERT サクッと" in out.getvalue()
     alert = CrisisAlert.objects.get()
     assert alert.count >= 5 and alert.brand and alert.brand.key == "sakutto"
@@ -44,6 +44,12 @@ def test_it_alerts_supervisors_on_a_simulated_spike(cast: Cast) -> None:
     assert 'class="crisis"' in page
     # The same spike does not alert twice.
     assert check_workspace(cast.ws) == []
+
+
+def test_it_waits_for_a_baseline_before_alerting_on_a_new_brand() -> None:
+    assert not check_spike(40, [0] * 168, history_hours=6).spike  # a desk's first hours
+    assert check_spike(60, [0] * 168, history_hours=6).spike  # ...unless it is a flood
+    assert check_spike(8, [0] * 140 + [1] * 28, history_hours=168).spike
 
 
 def test_it_ignores_an_ordinary_hour(cast: Cast) -> None:

@@ -17,6 +17,21 @@ VERB_LABELS = {
     "reply.created": _("Reply written"),
     "reply.dry_run": _("Reply kept in the dry-run outbox"),
     "reply.queued": _("Reply queued for sending"),
+    "reply.pending_approval": _("Reply waits for approval"),
+    "reply.approved": _("Reply approved"),
+    "reply.edited_and_approved": _("Reply edited and approved"),
+    "reply.rejected": _("Reply sent back"),
+    "reply.sent": _("Reply published"),
+    "reply.by_hand": _("Replied by hand"),
+    "reply.retry_scheduled": _("Sending will be retried"),
+    "reply.failed": _("Sending failed"),
+    "reply.retried": _("Reply retried"),
+    "case.handed_off": _("Handed off"),
+    "case.handoff_outcome": _("Handoff outcome recorded"),
+    "case.relabelled": _("Labels corrected"),
+    "case.context_fetched": _("Context fetched"),
+    "post.restored": _("Excluded post restored"),
+    "link.created": _("Short link created"),
 }
 
 

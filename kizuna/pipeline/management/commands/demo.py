@@ -48,7 +48,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--port", type=int, default=8000)
-        parser.add_argument("--rate", type=float, default=6.0, help="demo posts per minute")
+        parser.add_argument("--rate", type=float, default=2.0, help="demo posts per minute (default 2)")
         parser.add_argument("--setup-only", action="store_true", help="set up, do not serve")
 
     def handle(self, *args: Any, **opts: Any) -> None:

@@ -16,7 +16,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
-        parser.add_argument("--demo-rate", type=float, default=6.0, help="demo posts per minute (0 stops the stream)")
+        parser.add_argument("--demo-rate", type=float, default=2.0, help="demo posts per minute (0 stops the stream)")
         parser.add_argument("--no-runner", action="store_true", help="web only; run sources and pipeline elsewhere")
 
     def handle(self, *args: Any, **opts: Any) -> None:

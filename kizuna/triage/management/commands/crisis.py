@@ -18,14 +18,14 @@ from kizuna.triage.crisis import check_workspace
 
 # A burst of angry posts for a drill: varied, as a real 炎上 is.
 DRILL_TEXTS = (
-    "{brand}に虫が入ってた。食べる前に気づいてよかったけど最悪",
-    "{brand}食べたら気分悪くなった…大丈夫なのこれ",
-    "{brand}異物混入ってマジ?拡散希望",
-    "{brand}のニュース見た。もう買わない",
-    "{brand}の対応ひどすぎ。問い合わせても返事なし",
+    "{brand}に虫が入ってた。異物混入って最悪",
+    "{brand}食べたら気分悪くなった…食中毒じゃないよね",
+    "{brand}の異物混入、拡散希望。子どもが食べるところだった",
     "{brand}返金してほしい。消費者センターに相談する",
-    "うちの子{brand}食べて腹痛。保健所に連絡した方がいい?",
-    "{brand}の件、説明まだ?",
+    "うちの子{brand}食べて腹痛。保健所に連絡した",
+    "{brand}の袋の中に金属片。怖すぎる",
+    "{brand}に髪の毛が入ってた。もう二度と買わない",
+    "{brand}の件、対応ひどすぎ。電話しても折り返しなし",
 )
 
 
@@ -38,7 +38,7 @@ class Command(BaseCommand):
         check.add_argument("--workspace")
         sim = sub.add_parser("simulate", help="inject a spike of negative posts, then check")
         sim.add_argument("--brand", required=True)
-        sim.add_argument("--posts", type=int, default=12)
+        sim.add_argument("--posts", type=int, default=100, help="how many angry posts (default 100)")
         sim.add_argument("--workspace")
 
     def handle(self, *args: Any, **opts: Any) -> None:
@@ -53,7 +53,7 @@ class Command(BaseCommand):
             now = timezone.now()
             rng = random.Random()
             for n in range(opts["posts"]):
-                text = rng.choice(DRILL_TEXTS).format(brand=brand.name) + f" #{n}"
+                text = DRILL_TEXTS[n % len(DRILL_TEXTS)].format(brand=brand.name) + f" ({n + 1})"
                 post_id = f"drill-{now:%Y%m%d%H%M%S}-{n}"
                 incoming = IncomingPost(
                     platform=Platform.IMPORT,
