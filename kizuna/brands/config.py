@@ -98,7 +98,27 @@ def workspace_config(ws: Workspace) -> WorkspaceConfig:
     )
 
 
+def _pairs(table: dict[str, Any]) -> str:
+    return "".join(tomli_w.dumps({key: value}, multiline_strings=True) for key, value in table.items())
+
+
+def to_toml(doc: dict[str, Any]) -> str:
+    """Write a kizuna.toml document in its canonical shape: [table]s and [[array]]s of tables in
+    the order given, one key per line (tomli_w alone would inline short tables at the top)."""
+    sections = []
+    for name, value in doc.items():
+        if isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
+            sections.extend(f"[[{name}]]\n{_pairs(item)}" for item in value)
+        elif isinstance(value, dict):
+            flat = {k: v for k, v in value.items() if not isinstance(v, dict)}
+            sections.append(f"[{name}]\n{_pairs(flat)}")
+            sections.extend(f"[{name}.{k}]\n{_pairs(v)}" for k, v in value.items() if isinstance(v, dict))
+        elif not (isinstance(value, list) and not value):
+            sections.append(_pairs({name: value}))
+    return "\n".join(sections)
+
+
 def dump_config(ws: Workspace) -> str:
     """Return the workspace as kizuna.toml text."""
     doc: dict[str, Any] = config_to_dict(workspace_config(ws))
-    return tomli_w.dumps(doc, multiline_strings=True)
+    return to_toml(doc)

@@ -72,4 +72,5 @@ def test_it_dumps_from_the_command_line(cast: Cast) -> None:
     out = io.StringIO()
     call_command("config", "dump", "--workspace", "hidamari", stdout=out)
     assert '[[brands]]\nid = "sakutto"' in out.getvalue()
-    assert 'name = "お客様相談室"' in out.getvalue()
+    assert '[[departments]]\nid = "customer-care"\nname = "お客様相談室"' in out.getvalue()
+    assert out.getvalue().startswith("[workspace]\n") and "departments = [" not in out.getvalue()
