@@ -105,7 +105,7 @@ def _pairs(table: dict[str, Any]) -> str:
 def to_toml(doc: dict[str, Any]) -> str:
     """Write a kizuna.toml document in its canonical shape: [table]s and [[array]]s of tables in
     the order given, one key per line (tomli_w alone would inline short tables at the top)."""
-    sections = []
+    sections: list[str] = []
     for name, value in doc.items():
         if isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
             sections.extend(f"[[{name}]]\n{_pairs(item)}" for item in value)
