@@ -146,3 +146,16 @@ def test_it_escapes_hostile_post_text(cast: Cast) -> None:
 def test_it_stays_japanese_for_an_english_browser(cast: Cast, case: Case) -> None:
     body = cast.client(cast.alice).get(url("inbox:inbox"), headers={"Accept-Language": "en-US,en"}).content.decode()
     assert "受信箱" in body
+
+
+def test_it_throttles_password_guessing(cast: Cast) -> None:
+    from django.core.cache import cache
+
+    cache.clear()
+    c = Client()
+    for _ in range(5):
+        assert c.post(reverse("accounts:login"), {"username": "alice", "password": "wrong"}).status_code == 200
+    blocked = c.post(reverse("accounts:login"), {"username": "alice", "password": PASSWORD})
+    assert blocked.status_code == 429 and "15" in blocked.content.decode()
+    cache.clear()
+    assert c.post(reverse("accounts:login"), {"username": "alice", "password": PASSWORD}).status_code == 302
