@@ -164,17 +164,8 @@ def do_approve_reply(membership: Membership, reply: Reply, *, text: str | None =
         reply_id=reply.pk,
     )
     # Its rivals still waiting are superseded: one conversation, one reply.
-    for rival in rivals.filter(status=ReplyStatus.PENDING_APPROVAL):
-        rival.status, rival.review_note = ReplyStatus.REJECTED, _("Superseded by reply #%(id)d.") % {"id": reply.pk}
-        rival.save(update_fields=["status", "review_note"])
-        record_event(
-            reply.case.workspace,
-            "reply.rejected",
-            case=reply.case,
-            actor=membership.user,
-            reply_id=rival.pk,
-            note=rival.review_note,
-        )
+    for rival in rivals.filter(status=ReplyStatus.PENDING_APPROVAL).select_related("case__workspace"):
+        _send_back(rival, membership, _("Superseded by reply #%(id)d.") % {"id": reply.pk})
     _dispatch(reply, membership)
     return reply
 
@@ -188,6 +179,12 @@ def do_reject_reply(membership: Membership, reply: Reply, *, note: str) -> Reply
         raise ValidationError(_("This reply is not waiting for approval."))
     if not note.strip():
         raise ValidationError(_("Say why, so the author can do better."))
+    _send_back(reply, membership, note)
+    return reply
+
+
+def _send_back(reply: Reply, membership: Membership, note: str) -> None:
+    """Reject a held reply with a note for its author, audited."""
     reply.status, reply.review_note = ReplyStatus.REJECTED, note.strip()[:2000]
     reply.save(update_fields=["status", "review_note"])
     record_event(
@@ -198,7 +195,6 @@ def do_reject_reply(membership: Membership, reply: Reply, *, note: str) -> Reply
         reply_id=reply.pk,
         note=reply.review_note,
     )
-    return reply
 
 
 @transaction.atomic
