@@ -36,7 +36,7 @@ Desk:
 Collection and replies (no database needed):
   match --rules FILE   match JSONL posts on stdin against keyword rules
   lint --platform P    check a reply draft against the posting policy
-  triage [--config F]  label JSONL posts on stdin (triage eval FILE, triage train)
+  triage [--config F]  label JSONL posts on stdin (triage eval FILE, triage train, triage cv)
   bench match|triage   measure the matcher's or triage's throughput
 
 Every Django management command also works (e.g. `kizuna createsuperuser`).

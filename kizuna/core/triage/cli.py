@@ -3,6 +3,7 @@
     kizuna triage [--config kizuna.toml] [--model PATH] [--fast-only]   < posts.jsonl > decisions.jsonl
     kizuna triage eval FILE [--brands brands.toml] [--json] [--fast-only]
     kizuna triage train [--out PATH] [--brands brands.toml] [--heldout FILE] [FILES...]
+    kizuna triage cv [--folds 5] [--brands brands.toml] [--json] [FILES...]
 
 Posts are one JSON object a line: `id`, `text`, optional `brand` (a brand id of the config),
 `author_followers`, `context` (earlier texts of the thread). Each gets one line, in input
@@ -26,7 +27,15 @@ from kizuna.core.routing import route_department
 from kizuna.core.triage.evaluate import evaluate, report
 from kizuna.core.triage.features import BrandContext, TriagePost
 from kizuna.core.triage.lexicon import INTENTS, RESPONSES, RISKS
-from kizuna.core.triage.model import CORPUS, DEFAULT_ARTIFACT, TriageModel, load_brands, load_default, train
+from kizuna.core.triage.model import (
+    CORPUS,
+    DEFAULT_ARTIFACT,
+    TriageModel,
+    cross_validate,
+    load_brands,
+    load_default,
+    train,
+)
 
 BATCH = 2048
 
@@ -42,6 +51,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _eval(args[1:])
     if args and args[0] == "train":
         return _train(args[1:])
+    if args and args[0] == "cv":
+        return _cv(args[1:])
     return _decide(args)
 
 
@@ -253,6 +264,31 @@ def _train(argv: Sequence[str]) -> int:
                 "fast path alone (fast_only=True): " + ", ".join(f"{k} {v:.3f}" for k, v in fast.items()) + "\n"
             )
     return 1 if problems or heldout_problems else 0
+
+
+def _cv(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="kizuna triage cv",
+        description="Cross-validate training on labelled JSONL: the figures settings are chosen by.",
+    )
+    parser.add_argument("files", nargs="*", help=f"labelled JSONL files (default: {CORPUS / 'train.jsonl'})")
+    parser.add_argument("--folds", type=int, default=5, help="number of folds (stratified by intent)")
+    parser.add_argument("--brands", default=str(CORPUS / "brands.toml"), help="TOML with [[brands]] for brand ids")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON instead of a report")
+    args = parser.parse_args(argv)
+    brands = _brands_or_none(args.brands)
+    if brands is None:
+        return 2
+    rows, problems = read_labelled(args.files or [CORPUS / "train.jsonl"])
+    for problem in problems:
+        sys.stderr.write(problem + "\n")
+    if len(rows) < 2 * args.folds or args.folds < 2:
+        sys.stderr.write(f"kizuna triage cv: {len(rows)} usable rows are too few for {args.folds} folds\n")
+        return 2
+    metrics = cross_validate(rows, brands=brands, folds=args.folds)
+    head = f"{args.folds}-fold cross-validation, out-of-fold decisions\n"
+    sys.stdout.write(json.dumps(metrics) + "\n" if args.json else head + report(metrics))
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":

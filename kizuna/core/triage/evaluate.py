@@ -14,7 +14,7 @@ from kizuna.core.triage.lexicon import INTENTS, RESPONSES, RISKS
 
 if TYPE_CHECKING:
     from kizuna.core.triage.features import BrandContext
-    from kizuna.core.triage.model import TriageModel
+    from kizuna.core.triage.model import TriageDecision, TriageModel
 
 DIGITS = 4  # stored figures are rounded, so that a stored report equals a recomputed one
 
@@ -91,7 +91,11 @@ def evaluate(
     from kizuna.core.triage.model import posts_from_rows
 
     rows = list(rows)
-    decisions = model.predict_many(posts_from_rows(rows, brands), fast_only=fast_only)
+    return score_decisions(rows, model.predict_many(posts_from_rows(rows, brands), fast_only=fast_only))
+
+
+def score_decisions(rows: Sequence[Mapping[str, Any]], decisions: Sequence[TriageDecision]) -> dict[str, Any]:
+    """Score decisions against the gold labels of the rows they decided (same order)."""
     scores = {
         "intent": score_labels([r["intent"] for r in rows], [d.intent.value for d in decisions], INTENTS),
         "response": score_labels([r["response"] for r in rows], [d.response.value for d in decisions], RESPONSES),

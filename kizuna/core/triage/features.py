@@ -239,6 +239,20 @@ def brand_sense(brand: BrandContext) -> BrandSense:
     )
 
 
+def brand_passages(brand: BrandContext) -> tuple[str, str]:
+    """Return (what the brand is, what it is not) from its description, for the semantic tier.
+
+    The first is the brand's name and the description's other sentences; the second the
+    sentences that say "... is not the brand" (the brand's name alone when there are none).
+    """
+    about: list[str] = []
+    other: list[str] = []
+    for sentence in _SENTENCE_END.split(brand.description):
+        if sentence.strip():
+            (other if any(m in sentence.lower() for m in _NOT_THE_BRAND) else about).append(sentence.strip())
+    return f"{brand.name}: " + "。".join(about), "。".join(other) or brand.name
+
+
 def find_aliases(sense: BrandSense, normalized: str) -> list[tuple[int, int]]:
     """Return the (start, end) of each alias occurrence, longest alias first, not overlapping."""
     taken: list[tuple[int, int]] = []

@@ -49,6 +49,7 @@ from kizuna.core.triage.features import (
     NgramVectorizer,
     PreparedPost,
     TriagePost,
+    brand_passages,
     feature_matrix,
     light_fold,
     mask_aliases,
@@ -89,7 +90,7 @@ class Settings:
     dense_weight: float = 0.3
     min_df: int = 2
     c_intent: float = 100.0
-    c_risk: float = 30.0
+    c_risk: float = 10.0
     c_response: float = 30.0
     folds: int = 5
     noise_precision_target: float = 0.93  # on out-of-fold training predictions
@@ -101,7 +102,11 @@ class Settings:
     embedder: str = EMBEDDER
     embedding_prefix: str = PREFIX
     embedding_dim: int = DIM
-    embedding_weight: float = 2.0
+    embedding_weight: float = 1.5
+    # Cosine similarity of the post to its brand's description (what it is / is not), centred
+    # and scaled; 0 leaves these features out (models trained before they existed).
+    brand_similarity_weight: float = 10.0
+    brand_similarity_centre: float = 0.85
     semantic_noise_threshold: float = 0.0
     semantic_high_threshold: float = 0.5
     responses: dict[str, tuple[str, ...]] = field(default_factory=dict)  # answers seen per intent
@@ -136,9 +141,39 @@ class Head:
 SEMANTIC = "semantic_"  # the semantic tier's heads are named semantic_intent, ...
 
 
-def with_embeddings(rows: sparse.csr_matrix, vectors: np.ndarray, weight: float) -> sparse.csr_matrix:
-    """Return the semantic tier's input rows: the fast features, then the weighted embedding."""
-    return sparse.hstack([rows, sparse.csr_matrix(np.asarray(vectors, dtype=np.float64) * weight)], format="csr")
+def with_embeddings(
+    rows: sparse.csr_matrix, vectors: np.ndarray, posts: Sequence[TriagePost], s: Settings
+) -> sparse.csr_matrix:
+    """Return the semantic tier's input rows: the fast features, the weighted embedding, brand relevance."""
+    blocks = [rows, sparse.csr_matrix(np.asarray(vectors, dtype=np.float64) * s.embedding_weight)]
+    if s.brand_similarity_weight:
+        blocks.append(sparse.csr_matrix(brand_relevance(vectors, posts, s)))
+    return sparse.hstack(blocks, format="csr")
+
+
+def brand_relevance(vectors: np.ndarray, posts: Sequence[TriagePost], s: Settings) -> np.ndarray:
+    """Return how close each post's meaning is to its brand: (what it is, what it is not, the difference).
+
+    Both sides of the brand's description are embedded as passages (remembered by text, so a
+    brand costs once); the cosine similarities are centred and scaled. A post about a snack
+    brand called サクッと sits nearer "スナック菓子…" than 「サクッと終わらせる」 does, which is
+    what tells noise from a mention when the words alone cannot.
+    """
+    out = np.zeros((len(posts), 3))
+    with_brand = [i for i, p in enumerate(posts) if p.brand is not None]
+    if not with_brand:
+        return out
+    brands = list(dict.fromkeys(posts[i].brand for i in with_brand))
+    passages = [brand_passages(b) for b in brands if b is not None]
+    about = embedding.embed([a for a, _ in passages], embedder=s.embedder, prefix="passage: ")
+    other = embedding.embed([o for _, o in passages], embedder=s.embedder, prefix="passage: ")
+    which = [brands.index(posts[i].brand) for i in with_brand]
+    post_vectors = np.asarray(vectors, dtype=np.float64)[with_brand]
+    near = (post_vectors * about[which]).sum(axis=1)
+    far = (post_vectors * other[which]).sum(axis=1)
+    scale, centre = s.brand_similarity_weight, s.brand_similarity_centre
+    out[with_brand] = np.column_stack([(near - centre) * scale, (far - centre) * scale, (near - far) * scale])
+    return out
 
 
 def _stage_two(rows: sparse.csr_matrix, intent_probs: np.ndarray, posts: Sequence[PreparedPost]) -> sparse.csr_matrix:
@@ -194,7 +229,7 @@ class TriageModel:
         if not fast_only and self.semantic:
             tier, noise_threshold, high_threshold = SEMANTIC, s.semantic_noise_threshold, s.semantic_high_threshold
             vectors = embedding.embed([p.text for p in posts], embedder=s.embedder, prefix=s.embedding_prefix)
-            inputs = with_embeddings(rows, vectors, s.embedding_weight)
+            inputs = with_embeddings(rows, vectors, posts, s)
         intent_probs = self.heads[tier + "intent"].proba(inputs, INTENTS)
         second = _stage_two(inputs, intent_probs, prepared)
         risk_probs = self.heads[tier + "risk"].proba(second, RISKS)
@@ -306,6 +341,7 @@ class TriageModel:
             meta = json.loads(str(data["meta"]))
             settings = dict(meta["settings"])
             settings["responses"] = {k: tuple(v) for k, v in settings["responses"].items()}
+            settings.setdefault("brand_similarity_weight", 0.0)  # saved before the brand features
             vectorizer = NgramVectorizer(data["vocabulary"].tolist(), data["idf"].astype(np.float64))
             heads = {
                 name: Head(tuple(data[f"{name}_classes"].tolist()), data[f"{name}_weights"], data[f"{name}_bias"])
@@ -434,7 +470,8 @@ def train(
     if not rows:
         raise ValueError("no rows to train on")
     s = settings or Settings()
-    prepared = prepare(posts_from_rows(rows, brands))
+    posts = posts_from_rows(rows, brands)
+    prepared = prepare(posts)
     texts = [mask_aliases(p.text, p.aliases) if s.mask_aliases else p.text for p in prepared]
     vectorizer = NgramVectorizer.fit(texts, min_df=s.min_df if len(rows) >= 50 else 1)
     matrix = feature_matrix(vectorizer, prepared, mask=s.mask_aliases, dense_weight=s.dense_weight)
@@ -447,9 +484,7 @@ def train(
     if s.embedder and embedding.available():
         vectors = embedding.embed([p.original for p in prepared], embedder=s.embedder, prefix=s.embedding_prefix)
         s = replace(s, embedding_dim=vectors.shape[1])
-        semantic, (noise, high) = _fit_tier(
-            with_embeddings(matrix, vectors, s.embedding_weight), rows, prepared, s, SEMANTIC
-        )
+        semantic, (noise, high) = _fit_tier(with_embeddings(matrix, vectors, posts, s), rows, prepared, s, SEMANTIC)
         heads |= semantic
         s = replace(s, semantic_noise_threshold=noise, semantic_high_threshold=high)
     model = TriageModel(vectorizer, heads, s, version_for(rows))
@@ -468,6 +503,34 @@ def train(
         if with_rounding.semantic:  # the same rows decided by the fast path alone, for comparison
             with_rounding.metrics["heldout_fast_only"] = evaluate(with_rounding, heldout, brands, fast_only=True)
     return with_rounding
+
+
+def cross_validate(
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    brands: Mapping[str, BrandContext],
+    folds: int = 5,
+    settings: Settings | None = None,
+    seed: int = 1,
+) -> dict[str, Any]:
+    """Score training as a whole by k-fold cross-validation: each row decided by a model not trained on it.
+
+    This is how settings are chosen (never on the held-out split): folds stratified by intent,
+    every fold trained exactly as train() trains, the out-of-fold decisions scored together.
+    """
+    from sklearn.model_selection import StratifiedKFold
+
+    from kizuna.core.triage.evaluate import score_decisions
+
+    rows = [dict(r) for r in rows]
+    decisions: list[TriageDecision | None] = [None] * len(rows)
+    split = StratifiedKFold(folds, shuffle=True, random_state=seed)
+    for fit_idx, test_idx in split.split(np.zeros(len(rows)), [r["intent"] for r in rows]):
+        model = train([rows[i] for i in fit_idx], brands=brands, settings=settings)
+        decided = model.predict_many(posts_from_rows([rows[i] for i in test_idx], brands))
+        for i, decision in zip(test_idx, decided, strict=True):
+            decisions[i] = decision
+    return score_decisions(rows, [d for d in decisions if d is not None])
 
 
 def _fit_tier(

@@ -139,3 +139,18 @@ def test_it_retrains_from_files(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
     assert out_path.exists() and "trained on 120 rows" in out and "intent macro-F1" in out
     status, out, _ = run(monkeypatch, ["--model", str(out_path)], '{"id": 1, "text": "壊れた"}\n')
     assert status == 0 and json.loads(out)["id"] == 1
+
+
+def test_it_cross_validates_training_rows(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    lines = (CORPUS / "train.jsonl").read_text(encoding="utf-8").splitlines()[:90]
+    path = tmp_path / "train.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    status, out, err = run(monkeypatch, ["cv", "--folds", "2", "--json", str(path)])
+    assert status == 0, err
+    figures = json.loads(out)
+    assert figures["rows"] == 90  # every row decided once, by the fold that did not train on it
+    assert sum(map(sum, figures["intent"]["confusion"])) == 90
+    status, out, err = run(monkeypatch, ["cv", "--folds", "2", str(path)])
+    assert status == 0 and out.startswith("2-fold cross-validation") and "intent macro-F1" in out
+    status, _, err = run(monkeypatch, ["cv", "--folds", "50", str(path)])
+    assert status == 2 and "too few for 50 folds" in err

