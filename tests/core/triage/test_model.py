@@ -4,6 +4,7 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from kizuna.core.normalize import normalize
@@ -138,3 +139,24 @@ def test_it_gives_the_same_version_for_the_same_rows() -> None:
 def test_it_decides_nothing_for_an_empty_batch(model: TriageModel) -> None:
     assert model.predict_many([]) == []
     assert normalize("") == ""
+
+
+def test_words_of_harm_keep_a_post_from_being_put_aside_as_noise(
+    model: TriageModel, snack: BrandContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import kizuna.core.triage.model as triage_model
+
+    def all_noise(probs: np.ndarray, threshold: float) -> np.ndarray:
+        return np.full(len(probs), INTENTS.index("noise"))
+
+    monkeypatch.setattr(triage_model, "choose_intents", all_noise)
+    harmed, plain, other_sense = model.predict_many(
+        [
+            TriagePost("サクッと食べたら異物が入ってた", brand=snack),
+            TriagePost("サクッとの新しい味", brand=snack),
+            TriagePost("宿題サクッと終わらせた", brand=snack),
+        ]
+    )
+    assert harmed.intent.value != "noise" and harmed.risk.value == "high"
+    assert plain.intent.value == "noise"  # what the model says, when no word of harm is there
+    assert other_sense.intent.value == "noise"

@@ -91,10 +91,11 @@ def test_a_model_trained_without_an_embedder_has_only_the_fast_tier(tmp_path: Pa
 
 def test_a_brand_description_splits_into_what_it_is_and_what_it_is_not(snack: BrandContext) -> None:
     about, other = brand_passages(snack)
-    assert about.startswith("サクッと: サクッと軽い食感のスナック菓子") and "当ブランドではない" not in about
-    assert "手早くという意味の日常語は当ブランドではない" in other
-    plain = BrandContext("x", "Xmobile", description="携帯電話のキャリア。")
-    assert brand_passages(plain) == ("Xmobile: 携帯電話のキャリア", "Xmobile")
+    # The brand's own names are taken out: every post naming the brand shares them.
+    assert about == "軽い食感のスナック菓子。抹茶味・チーズ味・期間限定の味をコンビニとスーパーで販売"
+    assert other == "「終わらせる」「行く」など、手早くという意味の日常語は当ブランドではない"
+    plain = BrandContext("x", "Xmobile", description="Xmobileは携帯電話のキャリア。")
+    assert brand_passages(plain) == ("は携帯電話のキャリア", "Xmobile")
 
 
 @needs_embedder
