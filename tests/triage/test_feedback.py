@@ -49,3 +49,11 @@ def test_it_denies_label_corrections_to_viewers_and_other_tenants(cast: Cast) ->
     assert cast.client(cast.vera).post(url, data).status_code == 403
     assert cast.client(cast.charlie).post(url, data).status_code == 404
     assert not TriageFeedback.objects.exists()
+
+
+def test_the_case_shows_which_model_labelled_it_and_its_held_out_quality(cast: Cast) -> None:
+    case = open_case(cast, "サクッとの袋が開かない。不良品?")
+    page = cast.client(cast.alice).get(reverse("inbox:case", args=["hidamari", case.pk])).content.decode()
+    assert case.triage_model and case.triage_model in page
+    for figure in ("分類マクロF1", "高リスクの再現率", "ノイズの適合率"):
+        assert figure in page
