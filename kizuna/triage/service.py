@@ -27,10 +27,9 @@ from kizuna.core.triage.model import (
     TriageDecision,
     TriageModel,
     TriagePost,
-    load_brands,
     load_default,
-    train,
 )
+from kizuna.core.triage.training import load_brands, train
 from kizuna.triage.models import ModelVersion, TriageFeedback
 
 log = logging.getLogger("kizuna.triage")

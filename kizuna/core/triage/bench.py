@@ -43,7 +43,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     import json
 
-    from kizuna.core.triage.model import CORPUS, TriageModel, load_brands, load_default, posts_from_rows
+    from kizuna.core.triage.model import CORPUS, TriageModel, load_default
+    from kizuna.core.triage.training import load_brands, posts_from_rows
 
     started = time.perf_counter()
     model = TriageModel.load(args.model) if args.model else load_default()

@@ -27,15 +27,8 @@ from kizuna.core.routing import route_department
 from kizuna.core.triage.evaluate import evaluate, report
 from kizuna.core.triage.features import BrandContext, TriagePost
 from kizuna.core.triage.lexicon import INTENTS, RESPONSES, RISKS
-from kizuna.core.triage.model import (
-    CORPUS,
-    DEFAULT_ARTIFACT,
-    TriageModel,
-    cross_validate,
-    load_brands,
-    load_default,
-    train,
-)
+from kizuna.core.triage.model import CORPUS, DEFAULT_ARTIFACT, TriageModel, load_default
+from kizuna.core.triage.training import cross_validate, load_brands, train
 
 BATCH = 2048
 

@@ -88,7 +88,7 @@ def evaluate(
     fast_only: bool = False,
 ) -> dict[str, Any]:
     """Predict labelled rows (gold intent, response, risk) and score each label set."""
-    from kizuna.core.triage.model import posts_from_rows
+    from kizuna.core.triage.training import posts_from_rows
 
     rows = list(rows)
     return score_decisions(rows, model.predict_many(posts_from_rows(rows, brands), fast_only=fast_only))

@@ -31,12 +31,9 @@ label. The artifact is an .npz of plain arrays (no pickle), loaded with numpy on
 
 from __future__ import annotations
 
-import hashlib
 import json
-import tomllib
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, datetime
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -62,7 +59,7 @@ from kizuna.core.triage.features import (
 )
 from kizuna.core.triage.lexicon import INTENTS, LARGE_REACH, NEGATIVE_INTENTS, RESPONSES, RISKS, CueHit, lexicon
 
-__all__ = ["BrandContext", "Label", "TriageDecision", "TriageModel", "TriagePost", "load_default", "train"]
+__all__ = ["BrandContext", "Label", "TriageDecision", "TriageModel", "TriagePost", "load_default"]
 
 MODEL_NAME = "tfidf-lr"
 HERE = Path(__file__).resolve().parent
@@ -181,7 +178,7 @@ def brand_relevance(vectors: np.ndarray, posts: Sequence[TriagePost], s: Setting
     return out
 
 
-def _stage_two(rows: sparse.csr_matrix, intent_probs: np.ndarray, posts: Sequence[PreparedPost]) -> sparse.csr_matrix:
+def stage_two(rows: sparse.csr_matrix, intent_probs: np.ndarray, posts: Sequence[PreparedPost]) -> sparse.csr_matrix:
     negative = intent_probs[:, [INTENTS.index(i) for i in sorted(NEGATIVE_INTENTS)]].sum(axis=1)
     large = np.array([1.0 if p.followers >= LARGE_REACH else 0.0 for p in posts])
     extra = np.column_stack([intent_probs, negative * large, negative])
@@ -236,7 +233,7 @@ class TriageModel:
             vectors = embedding.embed([p.text for p in posts], embedder=s.embedder, prefix=s.embedding_prefix)
             inputs = with_embeddings(rows, vectors, posts, s)
         intent_probs = self.heads[tier + "intent"].proba(inputs, INTENTS)
-        second = _stage_two(inputs, intent_probs, prepared)
+        second = stage_two(inputs, intent_probs, prepared)
         risk_probs = self.heads[tier + "risk"].proba(second, RISKS)
         response_probs = self.heads[tier + "response"].proba(second, RESPONSES)
         intents = choose_intents(intent_probs, noise_threshold)
@@ -412,199 +409,6 @@ def choose_responses(
     totals = scores.sum(axis=1)
     shares = np.where(totals > 0, scores[np.arange(len(scores)), best] / np.where(totals > 0, totals, 1), 0.0)
     return best, shares.tolist()
-
-
-# --- training ----------------------------------------------------------------------------
-
-
-def posts_from_rows(rows: Iterable[Mapping[str, Any]], brands: Mapping[str, BrandContext]) -> list[TriagePost]:
-    """Turn JSONL rows (text, optional context, brand id, author_followers, lang) into posts."""
-    return [
-        TriagePost(
-            text=str(r["text"]),
-            context=tuple(str(c) for c in r.get("context") or ()),
-            brand=brands.get(r["brand"]) if isinstance(r.get("brand"), str) else None,
-            author_followers=int(r.get("author_followers") or 0),
-            lang=r.get("lang"),
-        )
-        for r in rows
-    ]
-
-
-def load_brands(path: str | Path) -> dict[str, BrandContext]:
-    """Read the [[brands]] tables (id, name, aliases, description) of a TOML file."""
-    with open(path, "rb") as file:
-        tables = tomllib.load(file).get("brands", [])
-    return {
-        str(t["id"]): BrandContext(
-            str(t["id"]), str(t["name"]), tuple(t.get("aliases", ())), str(t.get("description", ""))
-        )
-        for t in tables
-    }
-
-
-def _fit_head(rows: sparse.csr_matrix, labels: Sequence[str], c: float) -> Head:
-    from sklearn.linear_model import LogisticRegression
-
-    if len(set(labels)) == 1:  # nothing to learn: always that label
-        return Head((labels[0],), np.zeros((rows.shape[1], 1)), np.zeros(1))
-    lr = LogisticRegression(C=c, max_iter=3000).fit(rows, labels)
-    weights, bias = lr.coef_.T, lr.intercept_
-    if len(lr.classes_) == 2:  # sklearn keeps one column for two classes
-        weights, bias = np.column_stack([-weights[:, 0] / 2, weights[:, 0] / 2]), np.array([-bias[0] / 2, bias[0] / 2])
-    return Head(tuple(str(x) for x in lr.classes_), weights.astype(np.float32), bias.astype(np.float32))
-
-
-def _out_of_fold(
-    rows: sparse.csr_matrix, labels: Sequence[str], c: float, order: Sequence[str], folds: int
-) -> np.ndarray:
-    from sklearn.model_selection import StratifiedKFold
-
-    counts = [labels.count(x) for x in set(labels)]
-    k = min(folds, min(counts))
-    if k < 2 or len(counts) < 2:
-        return _fit_head(rows, labels, c).proba(rows, order)
-    out = np.zeros((rows.shape[0], len(order)))
-    for fit_idx, test_idx in StratifiedKFold(k, shuffle=True, random_state=0).split(np.zeros(len(labels)), labels):
-        head = _fit_head(rows[fit_idx], [labels[i] for i in fit_idx], c)
-        out[test_idx] = head.proba(rows[test_idx], order)
-    return out
-
-
-def train(
-    rows: Iterable[Mapping[str, Any]],
-    *,
-    brands: Mapping[str, BrandContext],
-    heldout: Iterable[Mapping[str, Any]] | None = None,
-    settings: Settings | None = None,
-) -> TriageModel:
-    """Fit a model to labelled rows (the corpus JSONL shape); score it on heldout rows if given."""
-    rows = [dict(r) for r in rows]
-    for n, r in enumerate(rows, 1):
-        for key, allowed in (("intent", INTENTS), ("response", RESPONSES), ("risk", RISKS)):
-            if r.get(key) not in allowed:
-                raise ValueError(f"row {n}: {key} {r.get(key)!r} is not one of {', '.join(allowed)}")
-    if not rows:
-        raise ValueError("no rows to train on")
-    s = settings or Settings()
-    posts = posts_from_rows(rows, brands)
-    prepared = prepare(posts)
-    texts = [mask_aliases(p.text, p.aliases) if s.mask_aliases else p.text for p in prepared]
-    vectorizer = NgramVectorizer.fit(texts, min_df=s.min_df if len(rows) >= 50 else 1)
-    matrix = feature_matrix(vectorizer, prepared, mask=s.mask_aliases, dense_weight=s.dense_weight)
-    responses = {
-        i: tuple(r for r in RESPONSES if any(x["intent"] == i and x["response"] == r for x in rows)) for i in INTENTS
-    }
-    s = replace(s, responses={k: v for k, v in responses.items() if v})
-    heads, (noise, high) = _fit_tier(matrix, rows, prepared, s, "")
-    s = replace(s, noise_threshold=noise, high_threshold=high)
-    if s.embedder and embedding.available():
-        vectors = embedding.embed([p.original for p in prepared], embedder=s.embedder, prefix=s.embedding_prefix)
-        s = replace(s, embedding_dim=vectors.shape[1])
-        semantic, (noise, high) = _fit_tier(with_embeddings(matrix, vectors, posts, s), rows, prepared, s, SEMANTIC)
-        heads |= semantic
-        s = replace(s, semantic_noise_threshold=noise, semantic_high_threshold=high)
-    model = TriageModel(vectorizer, heads, s, version_for(rows))
-    # Score the model as it will be loaded (float32 weights), so stored figures are reproducible.
-    with_rounding = TriageModel(
-        NgramVectorizer(vectorizer.vocabulary, vectorizer.idf.astype(np.float32).astype(np.float64)),
-        {k: Head(h.classes, h.weights.astype(np.float32), h.bias.astype(np.float32)) for k, h in heads.items()},
-        s,
-        model.version,
-    )
-    if heldout is not None:
-        from kizuna.core.triage.evaluate import evaluate
-
-        heldout = list(heldout)
-        with_rounding.metrics = {"heldout": evaluate(with_rounding, heldout, brands), "trained_rows": len(rows)}
-        if with_rounding.semantic:  # the same rows decided by the fast path alone, for comparison
-            with_rounding.metrics["heldout_fast_only"] = evaluate(with_rounding, heldout, brands, fast_only=True)
-    return with_rounding
-
-
-def cross_validate(
-    rows: Sequence[Mapping[str, Any]],
-    *,
-    brands: Mapping[str, BrandContext],
-    folds: int = 5,
-    settings: Settings | None = None,
-    seed: int = 1,
-) -> dict[str, Any]:
-    """Score training as a whole by k-fold cross-validation: each row decided by a model not trained on it.
-
-    This is how settings are chosen (never on the held-out split): folds stratified by intent,
-    every fold trained exactly as train() trains, the out-of-fold decisions scored together.
-    """
-    from sklearn.model_selection import StratifiedKFold
-
-    from kizuna.core.triage.evaluate import score_decisions
-
-    rows = [dict(r) for r in rows]
-    decisions: list[TriageDecision | None] = [None] * len(rows)
-    split = StratifiedKFold(folds, shuffle=True, random_state=seed)
-    for fit_idx, test_idx in split.split(np.zeros(len(rows)), [r["intent"] for r in rows]):
-        model = train([rows[i] for i in fit_idx], brands=brands, settings=settings)
-        decided = model.predict_many(posts_from_rows([rows[i] for i in test_idx], brands))
-        for i, decision in zip(test_idx, decided, strict=True):
-            decisions[i] = decision
-    return score_decisions(rows, [d for d in decisions if d is not None])
-
-
-def _fit_tier(
-    matrix: sparse.csr_matrix,
-    rows: Sequence[Mapping[str, Any]],
-    prepared: Sequence[PreparedPost],
-    s: Settings,
-    tier: str,
-) -> tuple[dict[str, Head], tuple[float, float]]:
-    """Fit one tier's three heads; return them and the (noise, high) thresholds chosen out of fold."""
-    intents = [r["intent"] for r in rows]
-    intent_oof = _out_of_fold(matrix, intents, s.c_intent, INTENTS, s.folds)
-    second = _stage_two(matrix, intent_oof, prepared)
-    risks = [r["risk"] for r in rows]
-    risk_oof = _out_of_fold(second, risks, s.c_risk, RISKS, s.folds)
-    noise = _noise_threshold(intent_oof, intents, s.noise_precision_target)
-    high = _high_threshold(intent_oof, risk_oof, prepared, risks, replace(s, noise_threshold=noise))
-    heads = {
-        tier + "intent": _fit_head(matrix, intents, s.c_intent),
-        tier + "risk": _fit_head(second, risks, s.c_risk),
-        tier + "response": _fit_head(second, [r["response"] for r in rows], s.c_response),
-    }
-    return heads, (noise, high)
-
-
-def _noise_threshold(probs: np.ndarray, gold: Sequence[str], target: float) -> float:
-    is_noise = np.array([g == "noise" for g in gold])
-    for threshold in np.arange(0.0, 0.95, 0.025):
-        called = choose_intents(probs, float(threshold)) == INTENTS.index("noise")
-        if not called.any() or is_noise[called].mean() >= target:
-            return round(float(threshold), 3)
-    return 0.95
-
-
-def _high_threshold(
-    intent_probs: np.ndarray, risk_probs: np.ndarray, posts: Sequence[PreparedPost], gold: Sequence[str], s: Settings
-) -> float:
-    is_high = np.array([g == "high" for g in gold])
-    if not is_high.any():
-        return 0.5
-    intents = choose_intents(intent_probs, s.noise_threshold)
-    rules = [risk_rules(p, INTENTS[i], lexicon().find(p.text)) for p, i in zip(posts, intents, strict=True)]
-    forced = np.array([bool(f) for f, _ in rules])
-    raised = np.array([r for _, r in rules])
-    for threshold in np.arange(0.9, 0.0, -0.025):
-        base = base_risks(risk_probs, float(threshold))
-        high = forced | (base == 2) | (raised & (base == 1))
-        if high[is_high].mean() >= s.high_recall_target:
-            return round(float(threshold), 3)
-    return 0.05
-
-
-def version_for(rows: Sequence[Mapping[str, Any]]) -> str:
-    """Return the model version: kind, training date and a short hash of the training rows."""
-    canonical = "\n".join(json.dumps(r, ensure_ascii=False, sort_keys=True) for r in rows)
-    digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:8]
-    return f"{MODEL_NAME}-{datetime.now(UTC):%Y.%m.%d}-{digest}"
 
 
 @lru_cache(maxsize=1)

