@@ -105,7 +105,8 @@ FORCE_HIGH: Mapping[str, tuple[str, ...]] = {
         "ショートしそう", "破片", "針金", "金属片", "金属の", "プラスチック片", "意識がない", "命に関わ", "人の命",
         "命預", "転倒", "生焼け", "アンモニア臭", "カビ臭", "喘息",
         "food poisoning", "allergic reaction", "injury", "injured", "caught fire", "on fire", "smoking",
-        "sparks", "piece of metal", "piece of hard plastic", "piece of glass", "unconscious",
+        "sparks", "piece of metal", "piece of hard plastic", "piece of glass", "unconscious", "指を挟", "指挟",
+        "ドアに挟まれ", "fingers caught", "caught in the door",
     ),
     "legal or regulator": (
         "消費者センター", "国民生活センター", "消費者庁", "保健所", "訴え", "訴訟", "弁護士", "裁判", "警察",
@@ -118,7 +119,8 @@ FORCE_HIGH: Mapping[str, tuple[str, ...]] = {
     ),
     "discrimination or harassment": (
         "差別", "セクハラ", "パワハラ", "痴漢", "笑いもの", "笑いながら", "高齢者狙い", "押し売り", "嘘ついて",
-        "しつこくdm", "体型について", "discrimination", "harass", "racist", "sexist",
+        "しつこくdm", "体型について", "体型いじり", "容姿いじり", "body shaming", "discrimination", "harass",
+        "racist", "sexist",
     ),
     "spreading": (
         "拡散希望", "#拡散", "拡散して", "みんな気をつけて", "本当に気をつけて", "気をつけてください", "同じ被害",
@@ -131,16 +133,23 @@ FORCE_HIGH: Mapping[str, tuple[str, ...]] = {
 HIGH_WHEN_NEGATIVE: Mapping[str, tuple[str, ...]] = {
     "health and safety": (
         "嘔吐", "下痢", "腹痛", "アレルギー", "熱中症", "救急", "急病", "ぐったり", "飲んじゃった", "食べちゃった",
-        "差しちゃった", "飲んで大丈夫", "煙", "危ない", "allergic", "allergy", "smoke", "ambulance", "hospital",
+        "差しちゃった", "飲んで大丈夫", "煙", "危ない", "熱湯", "噴き出", "シートベルト", "ブレーキ", "帰ってこない",
+        "帰って来ない", "迷子", "行方不明", "allergic", "allergy", "smoke", "ambulance", "hospital",
+        "scalding", "missing child", "seatbelt", "seat belt", "brakes",
     ),
     "money lost": (
         "二重に引き落と", "二重で引き落と", "二重に請求", "二重請求", "2回引", "二回引", "2回請求", "2回分", "2回通",
         "不正利用", "身に覚えのない", "乗っ取", "返金されない", "返金しない", "返金まだ", "返金の連絡もない",
         "不正送金", "詐欺", "騙", "引き落としが止まらない", "請求が止まらない", "残高に反映されない", "引かれてる",
         "返して", "charged twice", "double charged", "charged me twice", "unauthorized", "fraud", "stole",
-        "stolen", "never made", "hacked", "charges on my", "never showed up",
+        "stolen", "never made", "hacked", "charges on my", "never showed up", "お金だけ取られ", "お金だけ引かれ",
+        "took my money", "money was taken",
     ),
-    "personal data": ("位置情報", "パスワード変更", "ログイン履歴"),
+    "personal data": (
+        "位置情報", "パスワード変更", "ログイン履歴", "他人の注文", "別の人の注文", "他の人の注文", "別のお客さんの",
+        "別の客の", "someone else's order", "someone else's name", "someone else's address", "another customer's",
+    ),
+    "accessibility": ("車椅子", "車いす", "wheelchair", "盲導犬", "guide dog"),
     "urgent harm": ("miss my connection", "閉じ込め", "間に合わない!!", "あと2時間", "今夜中に必要"),
 }
 
