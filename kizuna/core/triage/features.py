@@ -372,14 +372,24 @@ def dense_names() -> list[str]:
     )
 
 
-def dense_rows(posts: Sequence[PreparedPost]) -> np.ndarray:
-    """Return the dense features of normalized posts, one row each (see dense_names)."""
+def dense_rows(posts: Sequence[PreparedPost], groups: Sequence[str] | None = None) -> np.ndarray:
+    """Return the dense features of normalized posts, one row each (see dense_names).
+
+    groups: the cue groups a model was trained with, in its order (default: this lexicon's).
+    A group the lexicon no longer has counts zero, and one added since is left out, so a
+    model keeps working when cue groups are added.
+    """
     lex = lexicon()
     cues = np.array([lex.group_counts(p.text) for p in posts], dtype=np.float64).reshape(len(posts), -1)
     context = np.zeros_like(cues)
     for i, p in enumerate(posts):
         if p.context:
             context[i] = lex.group_counts(p.context)
+    if groups is not None and tuple(groups) != lex.groups:
+        at = {g: i for i, g in enumerate(lex.groups)}
+        padded = [np.hstack([m, np.zeros((len(posts), 1))]) for m in (cues, context)]
+        pick = [at.get(g, len(lex.groups)) for g in groups]  # the last, padded column is all zeros
+        cues, context = (m[:, pick] for m in padded)
     other = np.array(
         [(*p.evidence.values, *reach_features(p.followers), min(len(p.text), 280) / 280) for p in posts]
     ).reshape(len(posts), -1)
@@ -414,7 +424,12 @@ def prepare(posts: Sequence[TriagePost]) -> list[PreparedPost]:
 
 
 def feature_matrix(
-    vectorizer: NgramVectorizer, posts: Sequence[PreparedPost], *, mask: bool, dense_weight: float
+    vectorizer: NgramVectorizer,
+    posts: Sequence[PreparedPost],
+    *,
+    mask: bool,
+    dense_weight: float,
+    groups: Sequence[str] | None = None,
 ) -> sparse.csr_matrix:
     """Return the model's input rows: n-grams of text and context, then the dense block."""
     rows = vectorizer.transform([mask_aliases(p.text, p.aliases) if mask else p.text for p in posts])
@@ -427,7 +442,7 @@ def feature_matrix(
             (np.full(len(threads), CONTEXT_WEIGHT), (threads, range(len(threads)))), shape=(len(posts), len(threads))
         )
         rows = rows + spread @ vectorizer.transform(contexts)
-    return sparse.hstack([rows, sparse.csr_matrix(dense_rows(posts) * dense_weight)], format="csr")
+    return sparse.hstack([rows, sparse.csr_matrix(dense_rows(posts, groups) * dense_weight)], format="csr")
 
 
 # --- from normalized positions back to the text as written ---------------------------------

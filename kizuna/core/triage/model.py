@@ -68,6 +68,8 @@ CORPUS = HERE.parents[1] / "triage" / "corpus"
 REASON_NGRAMS = 12  # n-grams weighed for a reason's quoted words
 # Cue groups of harm that keep a post from being called noise by the model's probabilities.
 HARM_GROUPS = frozenset({"high:health and safety", "high:legal or regulator", "high:personal data"})
+# Cue groups added since artifacts began to record theirs: older artifacts were trained without them.
+GROUPS_SINCE_RECORDED = ("high-if-negative:accessibility",)
 FIXED_RESPONSE = {"praise": "thanks", "question": "guidance", "defect": "apology", "staff": "apology", "noise": "none"}
 
 
@@ -198,12 +200,14 @@ class TriageModel:
         settings: Settings,
         version: str,
         metrics: dict[str, Any] | None = None,
+        cue_groups: Sequence[str] | None = None,
     ) -> None:
         self.vectorizer = vectorizer
         self.heads = dict(heads)
         self.settings = settings
         self.version = version
         self.metrics: dict[str, Any] = metrics or {}
+        self.cue_groups = tuple(lexicon().groups if cue_groups is None else cue_groups)  # as trained
         self._contrast = {
             name: self.heads[name].contrast(INTENTS) for name in ("intent", SEMANTIC + "intent") if name in self.heads
         }
@@ -229,7 +233,9 @@ class TriageModel:
             return []
         s = self.settings
         prepared = prepare(posts)
-        rows = feature_matrix(self.vectorizer, prepared, mask=s.mask_aliases, dense_weight=s.dense_weight)
+        rows = feature_matrix(
+            self.vectorizer, prepared, mask=s.mask_aliases, dense_weight=s.dense_weight, groups=self.cue_groups
+        )
         tier, noise_threshold, high_threshold, inputs = "", s.noise_threshold, s.high_threshold, rows
         if not fast_only and self.semantic:
             tier, noise_threshold, high_threshold = SEMANTIC, s.semantic_noise_threshold, s.semantic_high_threshold
@@ -338,7 +344,13 @@ class TriageModel:
             arrays[f"{name}_weights"] = head.weights.astype(np.float32)
             arrays[f"{name}_bias"] = head.bias.astype(np.float32)
         settings = asdict(self.settings)
-        meta = {"version": self.version, "metrics": self.metrics, "settings": settings, "heads": list(self.heads)}
+        meta = {
+            "version": self.version,
+            "metrics": self.metrics,
+            "settings": settings,
+            "heads": list(self.heads),
+            "cue_groups": list(self.cue_groups),
+        }
         arrays["meta"] = np.array(json.dumps(meta, ensure_ascii=False))
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         with open(path, "wb") as file:
@@ -357,7 +369,8 @@ class TriageModel:
                 name: Head(tuple(data[f"{name}_classes"].tolist()), data[f"{name}_weights"], data[f"{name}_bias"])
                 for name in meta["heads"]
             }
-        return cls(vectorizer, heads, Settings(**settings), meta["version"], meta["metrics"])
+        groups = meta.get("cue_groups") or [g for g in lexicon().groups if g not in GROUPS_SINCE_RECORDED]
+        return cls(vectorizer, heads, Settings(**settings), meta["version"], meta["metrics"], groups)
 
 
 def choose_intents(probs: np.ndarray, noise_threshold: float) -> np.ndarray:

@@ -122,6 +122,36 @@ def test_it_learns_from_labelled_rows(tmp_path: Path) -> None:
     assert decision.intent.value in INTENTS and decision.response.value in RESPONSES
 
 
+def test_a_model_saved_before_a_cue_group_was_added_still_decides(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from kizuna.core.triage.lexicon import lexicon
+    from kizuna.core.triage.model import GROUPS_SINCE_RECORDED, Settings
+
+    rows = [json.loads(line) for line in (CORPUS / "train.jsonl").read_text(encoding="utf-8").splitlines()][:150]
+    model = train(rows, brands=load_brands(CORPUS / "brands.toml"), settings=replace(Settings(), embedder=""))
+    model.save(tmp_path / "now.npz")
+    # The artifact as it was written before artifacts recorded their cue groups: no list, and no
+    # rows in the heads for the groups added since (each group has a text and a context column).
+    groups = lexicon().groups
+    width = len(model.vectorizer.vocabulary)
+    gone = [width + k * len(groups) + groups.index(g) for g in GROUPS_SINCE_RECORDED for k in (0, 1)]
+    with np.load(tmp_path / "now.npz") as data:
+        arrays = {name: data[name] for name in data.files}
+    meta = json.loads(str(arrays["meta"]))
+    del meta["cue_groups"]
+    arrays["meta"] = np.array(json.dumps(meta, ensure_ascii=False))
+    for name in meta["heads"]:
+        arrays[f"{name}_weights"] = np.delete(arrays[f"{name}_weights"], gone, axis=0)
+    np.savez_compressed(tmp_path / "before.npz", **arrays)  # type: ignore[arg-type]
+
+    before = TriageModel.load(tmp_path / "before.npz")
+    assert before.cue_groups == tuple(g for g in groups if g not in GROUPS_SINCE_RECORDED)
+    plain = [TriagePost("まっしろの洗濯機、変な音がする", brand=WASHER), TriagePost("Love it!")]
+    assert before.predict_many(plain) == model.predict_many(plain)  # no cue of the new groups: the same
+    assert before.predict(TriagePost("駅員さんに車椅子を断られた")).intent.value in INTENTS  # and no error
+
+
 def test_it_rejects_rows_with_unknown_labels() -> None:
     with pytest.raises(ValueError, match="row 1: intent 'happy'"):
         train([{"text": "x", "intent": "happy", "response": "thanks", "risk": "low"}], brands={})
