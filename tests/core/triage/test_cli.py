@@ -154,3 +154,33 @@ def test_it_cross_validates_training_rows(monkeypatch: pytest.MonkeyPatch, tmp_p
     assert status == 0 and out.startswith("2-fold cross-validation") and "intent macro-F1" in out
     status, _, err = run(monkeypatch, ["cv", "--folds", "50", str(path)])
     assert status == 2 and "too few for 50 folds" in err
+
+
+def test_eval_can_give_unbranded_rows_the_brand_their_text_names(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from kizuna.core.triage.cli import brand_in_text
+    from kizuna.core.triage.training import load_brands
+
+    demo = Path(__file__).resolve().parents[3] / "kizuna/sources/demo/workspace.toml"
+    brands = load_brands(demo)
+    assert brand_in_text("この資料ｻｸｯﾄ終わらせて帰るぞ", brands) == "sakutto"
+    assert brand_in_text("ひだまりアプリのクーポンが出ない", brands) == "hidamari"
+    assert brand_in_text("今日はいい天気", brands) is None
+    path = tmp_path / "gold.jsonl"
+    row = {
+        "brand": None,
+        "text": "この資料サクッと終わらせて帰るぞ",
+        "intent": "noise",
+        "response": "none",
+        "risk": "low",
+    }
+    path.write_text(json.dumps(row, ensure_ascii=False) + "\n", encoding="utf-8")
+    import kizuna.core.triage.cli as cli
+
+    seen: list[object] = []
+    scored = cli.evaluate
+    monkeypatch.setattr(cli, "evaluate", lambda model, rows, *a, **k: seen.extend(rows) or scored(model, rows, *a, **k))
+    status, out, _ = run(monkeypatch, ["eval", str(path), "--brands", str(demo), "--brand-from-text", "--json"])
+    assert status == 0 and json.loads(out)["rows"] == 1
+    assert seen == [{**row, "brand": "sakutto"}]
