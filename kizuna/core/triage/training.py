@@ -12,7 +12,7 @@ import hashlib
 import json
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,7 @@ from kizuna.core.triage.features import (
     mask_aliases,
     prepare,
 )
-from kizuna.core.triage.lexicon import INTENTS, RESPONSES, RISKS
+from kizuna.core.triage.lexicon import INTENTS, RESPONSES, RISKS, lexicon
 from kizuna.core.triage.model import (
     MODEL_NAME,
     SEMANTIC,
@@ -146,7 +146,7 @@ def train(
         semantic, (noise, high) = _fit_tier(with_embeddings(matrix, vectors, posts, s), rows, prepared, s, SEMANTIC)
         heads |= semantic
         s = replace(s, semantic_noise_threshold=noise, semantic_high_threshold=high)
-    model = TriageModel(vectorizer, heads, s, version_for(rows))
+    model = TriageModel(vectorizer, heads, s, version_for(rows, settings or Settings()))
     # Score the model as it will be loaded (float32 weights), so stored figures are reproducible.
     with_rounding = TriageModel(
         NgramVectorizer(vectorizer.vocabulary, vectorizer.idf.astype(np.float32).astype(np.float64)),
@@ -252,8 +252,16 @@ def _high_threshold(
     return 0.05
 
 
-def version_for(rows: Sequence[Mapping[str, Any]]) -> str:
-    """Return the model version: kind, training date and a short hash of the training rows."""
+def version_for(rows: Sequence[Mapping[str, Any]], settings: Settings | None = None) -> str:
+    """Return the model version: kind, training date and a short hash of what it was trained from.
+
+    The hash covers the training rows, the settings asked for and the cue lexicon, so that a
+    model retrained the same day on the same rows by other code is another version.
+    """
     canonical = "\n".join(json.dumps(r, ensure_ascii=False, sort_keys=True) for r in rows)
+    if settings is not None:
+        canonical += "\n" + json.dumps(asdict(settings), ensure_ascii=False, sort_keys=True, default=list)
+        lex = lexicon()
+        canonical += "\n" + json.dumps([lex.groups, lex.patterns, [[c.group for c in cs] for cs in lex.cues]])
     digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:8]
     return f"{MODEL_NAME}-{datetime.now(UTC):%Y.%m.%d}-{digest}"

@@ -165,6 +165,18 @@ def test_it_gives_the_same_version_for_the_same_rows() -> None:
     assert version_for(rows) != version_for([{"text": "b", "intent": "praise"}])
 
 
+def test_the_same_rows_trained_with_other_settings_are_another_version() -> None:
+    from dataclasses import replace
+
+    from kizuna.core.triage.model import Settings
+    from kizuna.core.triage.training import version_for
+
+    rows = [{"text": "a", "intent": "praise"}]
+    assert version_for(rows, Settings()) == version_for(rows, Settings())
+    assert version_for(rows, Settings()) != version_for(rows, replace(Settings(), high_recall_target=0.9))
+    assert version_for(rows, Settings()) != version_for(rows)
+
+
 def test_it_decides_nothing_for_an_empty_batch(model: TriageModel) -> None:
     assert model.predict_many([]) == []
     assert normalize("") == ""
