@@ -26,7 +26,7 @@ from kizuna.core.config import ConfigError, load_config_file
 from kizuna.core.normalize import normalize
 from kizuna.core.routing import route_department
 from kizuna.core.triage.evaluate import evaluate, report
-from kizuna.core.triage.features import BrandContext, TriagePost
+from kizuna.core.triage.features import BrandContext, TriagePost, brand_sense, find_aliases
 from kizuna.core.triage.lexicon import INTENTS, RESPONSES, RISKS
 from kizuna.core.triage.model import CORPUS, DEFAULT_ARTIFACT, TriageModel, load_default
 from kizuna.core.triage.training import cross_validate, load_brands, train
@@ -204,12 +204,9 @@ def _brands_or_none(path: str) -> dict[str, BrandContext] | None:
 
 
 def brand_in_text(text: str, brands: Mapping[str, BrandContext]) -> str | None:
-    """Return the id of the first brand whose name or an alias occurs in text (after normalize)."""
+    """Return the id of the first brand whose name or an alias occurs in text, as triage finds them."""
     folded = normalize(text)
-    for brand_id, brand in brands.items():
-        if any(normalize(word) and normalize(word) in folded for word in (brand.name, *brand.aliases)):
-            return brand_id
-    return None
+    return next((brand_id for brand_id, brand in brands.items() if find_aliases(brand_sense(brand), folded)), None)
 
 
 def _eval(argv: Sequence[str]) -> int:

