@@ -5,6 +5,8 @@ from __future__ import annotations
 from django import template
 from django.utils.translation import gettext_lazy as _
 
+from kizuna.triage.reasons import describe_reason
+
 register = template.Library()
 
 VERB_LABELS = {
@@ -39,3 +41,9 @@ VERB_LABELS = {
 def verb_label(verb: str) -> str:
     """Return the readable name of an audit verb (the verb itself when unknown)."""
     return str(VERB_LABELS.get(verb, verb))
+
+
+@register.filter
+def triage_reason(reason: str) -> str:
+    """Return a triage reason in the active language (see kizuna.triage.reasons)."""
+    return describe_reason(str(reason))
