@@ -1,5 +1,8 @@
 #!/usr/bin/env python3
-"""Validate the triage corpus (brands.toml, train.jsonl, heldout.jsonl). Standard library only.
+"""Validate the triage corpus (brands.toml, train.jsonl, heldout.jsonl, fresh.jsonl). Standard library only.
+
+fresh.jsonl is a test set by other writers about brands of its own: no brand of it may have a
+post in train.jsonl or heldout.jsonl (see GUIDE.md).
 
 Usage: python3 kizuna/triage/corpus/check_corpus.py
 Prints counts per split and exits non-zero, listing every problem, when the corpus is invalid.
@@ -51,7 +54,7 @@ FIXED_RESPONSE = {
     "noise": "none",
 }
 
-SPLITS = (("train.jsonl", "t"), ("heldout.jsonl", "h"))
+SPLITS = (("train.jsonl", "t"), ("heldout.jsonl", "h"), ("fresh.jsonl", "f"))
 KEYS = ("id", "brand", "text", "intent", "response", "risk", "lang", "author_followers", "context")
 BRAND_KEYS = ("id", "name", "aliases", "description", "industry")
 
@@ -208,18 +211,20 @@ def main() -> int:
     if total < MIN_POSTS:
         errors.append(f"corpus: {total} posts, need at least {MIN_POSTS}")
     held = splits["heldout"]
-    held_intents = Counter(r["intent"] for r in held)
-    for intent in INTENTS:
-        if held_intents[intent] < MIN_HELDOUT_PER_INTENT:
-            errors.append(
-                f"heldout.jsonl: {held_intents[intent]} {intent} posts, need at least {MIN_HELDOUT_PER_INTENT}"
-            )
+    for name in ("heldout", "fresh"):
+        counts = Counter(r["intent"] for r in splits[name])
+        for intent in INTENTS:
+            if counts[intent] < MIN_HELDOUT_PER_INTENT:
+                errors.append(f"{name}.jsonl: {counts[intent]} {intent} posts, need at least {MIN_HELDOUT_PER_INTENT}")
+    seen_in_training = {r["brand"] for name in ("train", "heldout") for r in splits[name]}
+    for brand in sorted({r["brand"] for r in splits["fresh"]} & seen_in_training):
+        errors.append(f"fresh.jsonl: brand {brand!r} also has posts in train or heldout (fresh brands are its own)")
     for name, rows in splits.items():
         missing = set(INTENTS) - {r["intent"] for r in rows}
         if missing:
             errors.append(f"{name}.jsonl: no posts with intent {sorted(missing)}")
     if total:
-        share = len(held) / total
+        share = len(held) / (len(held) + len(splits["train"]))
         if not HELDOUT_SHARE[0] <= share <= HELDOUT_SHARE[1]:
             errors.append(f"heldout share {share:.1%} outside {HELDOUT_SHARE}")
     unused = set(brands) - {r["brand"] for r in everything}
