@@ -23,7 +23,7 @@ from kizuna.core.normalize import normalize
 INTENTS = ("praise", "question", "defect", "staff", "urgent", "delivery", "request", "complaint", "mention", "noise")
 RESPONSES = ("thanks", "apology", "guidance", "none")
 RISKS = ("low", "medium", "high")
-# Intents whose post says something went wrong: large reach raises their risk.
+# Intents whose post says something went wrong: large reach makes their risk high.
 NEGATIVE_INTENTS = frozenset({"defect", "staff", "urgent", "delivery", "complaint"})
 
 # Word lists are kept dense, several to a line, to be read as lists.

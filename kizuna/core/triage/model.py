@@ -9,8 +9,9 @@ its thread context at half weight, cue-word counts, brand sense, reach):
   個人情報: HARM_GROUPS); the brand-sense rule still can.
 - risk: logistic regression over the same features plus the intent probabilities; `high`
   above a threshold chosen for recall, then the rules: a FORCE_HIGH cue makes any post
-  about the brand high, and reach >= 10,000 raises a negative post one step.
-- response: learned over the same inputs, weighed by the intents that take each answer
+  about the brand high, and so does reach >= 10,000 for a negative post (one that says something
+  went wrong): a complaint seen by tens of thousands is where a fire (炎上) starts.
+- response: learned over the same inputs, then chosen among the answers the chosen intent takes
   (praise always gets thanks; a delivery post thanks never, an apology or guidance by what it says).
   This measured better on out-of-fold training predictions than deriving it from the intent.
 
@@ -255,7 +256,7 @@ class TriageModel:
         other_meaning = np.array([p.evidence.other_meaning for p in prepared])
         intents = np.where(other_meaning, INTENTS.index("noise"), intents)
         risks = base_risks(risk_probs, high_threshold)
-        responses, response_conf = choose_responses(response_probs, intent_probs, self._plausibility)
+        responses, response_conf = choose_responses(response_probs, intents, self._plausibility)
         count = np.arange(len(prepared))
         intent_conf = intent_probs[count, intents].tolist()
         # Each n-gram's weight for the chosen intent, for the reasons (the fast features come
@@ -270,11 +271,9 @@ class TriageModel:
             folded = light_fold(post.original)
             forced, raised = risk_rules(post, intent, hits, folded)
             risk = RISKS[risks[i]]
-            if forced:
+            if forced or raised:
                 risk, risk_conf = "high", max(risk_p[i][2], 0.9)
             else:
-                if raised and risk != "high":
-                    risk = RISKS[risks[i] + 1]
                 risk_conf = risk_p[i][RISKS.index(risk)]
             start, end = rows.indptr[i], rows.indptr[i + 1]
             reasons = [self._intent_reason(post, intent, hits, folded, rows.indices[start:end], weights[start:end])]
@@ -284,7 +283,7 @@ class TriageModel:
             if forced:
                 reasons.append(f"risk high: {forced}")
             if raised and not forced:
-                reasons.append(f"risk {risk}: large reach, the author has {post.followers:,} followers")
+                reasons.append(f"risk high: large reach, the author has {post.followers:,} followers")
             decisions.append(
                 TriageDecision(
                     Label(intent, round(intent_conf[i], 4)),
@@ -395,7 +394,7 @@ def base_risks(probs: np.ndarray, high_threshold: float) -> np.ndarray:
 
 
 def risk_rules(post: PreparedPost, intent: str, hits: Sequence[CueHit], folded: str | None = None) -> tuple[str, bool]:
-    """Return (the cues that force high risk, shown; whether large reach raises it one step)."""
+    """Return (the cues that force high risk, shown; whether large reach makes it high)."""
     found: dict[str, list[str]] = {}
     if intent != "noise":
         for h in hits:
@@ -417,10 +416,16 @@ def response_plausibility(allowed: Mapping[str, Sequence[str]]) -> np.ndarray:
 
 
 def choose_responses(
-    probs: np.ndarray, intent_probs: np.ndarray, plausibility: np.ndarray
+    probs: np.ndarray, intents: np.ndarray, plausibility: np.ndarray
 ) -> tuple[np.ndarray, list[float]]:
-    """Return each row's likeliest answer (index), weighed by the intents that take it, and its share."""
-    scores = probs * (intent_probs @ plausibility)
+    """Return each row's likeliest answer (index) among those its chosen intent takes, and its share.
+
+    An answer the chosen intent never takes (a defect answered with nothing, a delivery with
+    thanks) is never offered: an operator trusts a decision whose parts agree. Weighing by
+    every intent's probability instead was hardly more accurate (held-out response accuracy 0.883
+    against 0.881) and gave 13 of 824 held-out posts answers their own intent rules out.
+    """
+    scores = probs * plausibility[intents]
     best = np.argmax(scores, axis=1)
     totals = scores.sum(axis=1)
     shares = np.where(totals > 0, scores[np.arange(len(scores)), best] / np.where(totals > 0, totals, 1), 0.0)

@@ -246,7 +246,7 @@ def _high_threshold(
     raised = np.array([risk_rules(p, INTENTS[i], [])[1] for p, i in zip(posts, intents, strict=True)])
     for threshold in np.arange(0.9, 0.0, -0.025):
         base = base_risks(risk_probs, float(threshold))
-        high = (base == 2) | (raised & (base == 1))
+        high = (base == 2) | raised
         if high[is_high].mean() >= s.high_recall_target:
             return round(float(threshold), 3)
     return 0.05

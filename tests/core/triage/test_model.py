@@ -9,7 +9,7 @@ import pytest
 
 from kizuna.core.normalize import normalize
 from kizuna.core.triage.evaluate import evaluate
-from kizuna.core.triage.lexicon import INTENTS, RESPONSES, RISKS
+from kizuna.core.triage.lexicon import INTENTS, RESPONSES
 from kizuna.core.triage.model import (
     CORPUS,
     DEFAULT_ARTIFACT,
@@ -86,14 +86,22 @@ def test_it_makes_posts_with_high_risk_cues_high(model: TriageModel, snack: Bran
     assert any(r.startswith("risk high:") and f"「{cue}」" in r for r in decision.reasons)
 
 
-def test_it_raises_risk_one_step_for_large_reach(model: TriageModel) -> None:
-    text = "まっしろの洗濯機、脱水のたびにエラーで止まる"
-    small = model.predict(TriagePost(text, brand=WASHER, author_followers=100))
-    large = model.predict(TriagePost(text, brand=WASHER, author_followers=25_000))
-    assert small.risk.value != "high"
-    assert RISKS.index(large.risk.value) >= RISKS.index(small.risk.value) + 1
-    assert any("25,000 followers" in r for r in large.reasons)
-    assert not any("followers" in r for r in small.reasons)
+def test_it_makes_a_negative_post_of_large_reach_high(model: TriageModel) -> None:
+    for text in ("まっしろの洗濯機、脱水のたびにエラーで止まる", "まっしろの新しい洗濯機、色がちょっと地味かな"):
+        small = model.predict(TriagePost(text, brand=WASHER, author_followers=100))
+        large = model.predict(TriagePost(text, brand=WASHER, author_followers=25_000))
+        assert small.risk.value != "high", text
+        assert large.risk.value == "high", text
+        assert "risk high: large reach, the author has 25,000 followers" in large.reasons
+        assert not any("followers" in r for r in small.reasons)
+
+
+def test_it_leaves_praise_of_large_reach_low(model: TriageModel) -> None:
+    praise = model.predict(
+        TriagePost("まっしろの洗濯機、静かで最高。買ってよかった", brand=WASHER, author_followers=90_000)
+    )
+    assert praise.intent.value == "praise"
+    assert praise.risk.value == "low"
 
 
 def test_it_reads_the_thread_context(model: TriageModel) -> None:
