@@ -82,8 +82,12 @@ def decide(
 
 
 def _headline(metrics: dict[str, Any]) -> dict[str, Any]:
-    heldout = metrics.get("heldout", {})
-    return {**heldout.get("headline", {}), "heldout_rows": heldout.get("rows")}
+    """Return the held-out figures, with the test set's under "test" when the model was measured there."""
+    heldout, test = metrics.get("heldout", {}), metrics.get("test", {})
+    figures = {**heldout.get("headline", {}), "heldout_rows": heldout.get("rows")}
+    if test:
+        figures["test"] = {**test.get("headline", {}), "rows": test.get("rows")}
+    return figures
 
 
 @dataclass
@@ -147,7 +151,12 @@ def do_retrain(workspace: Workspace) -> ModelVersion:
         brands[f"ws-{brand.key}"] = BrandContext(f"ws-{brand.key}", ctx.name, ctx.aliases, ctx.description)
     corpus = _read_jsonl(CORPUS / "train.jsonl")
     extra = feedback_rows(workspace)
-    model = train([*corpus, *extra], brands=brands, heldout=_read_jsonl(CORPUS / "heldout.jsonl"))
+    model = train(
+        [*corpus, *extra],
+        brands=brands,
+        heldout=_read_jsonl(CORPUS / "heldout.jsonl"),
+        test=_read_jsonl(CORPUS / "fresh.jsonl"),
+    )
     folder = Path(settings.DATA_DIR) / "models" / workspace.slug
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{model.version}.npz"

@@ -2,7 +2,7 @@
 
     kizuna triage [--config kizuna.toml] [--model PATH] [--fast-only]   < posts.jsonl > decisions.jsonl
     kizuna triage eval FILE [--brands brands.toml] [--json] [--fast-only]
-    kizuna triage train [--out PATH] [--brands brands.toml] [--heldout FILE] [FILES...]
+    kizuna triage train [--out PATH] [--brands brands.toml] [--heldout FILE] [--test FILE] [FILES...]
     kizuna triage cv [--folds 5] [--brands brands.toml] [--json] [FILES...]
 
 Posts are one JSON object a line: `id`, `text`, optional `brand` (a brand id of the config),
@@ -245,33 +245,48 @@ def _train(argv: Sequence[str]) -> int:
     parser.add_argument("files", nargs="*", help=f"labelled JSONL files (default: {CORPUS / 'train.jsonl'})")
     parser.add_argument("--out", default=str(DEFAULT_ARTIFACT), help="where to write the model artifact")
     parser.add_argument("--brands", default=str(CORPUS / "brands.toml"), help="TOML with [[brands]] for brand ids")
-    parser.add_argument("--heldout", default=str(CORPUS / "heldout.jsonl"), help="labelled JSONL to score on")
+    parser.add_argument(
+        "--heldout", default=str(CORPUS / "heldout.jsonl"), help="labelled JSONL to score on (the development set)"
+    )
+    parser.add_argument(
+        "--test",
+        default=str(CORPUS / "fresh.jsonl"),
+        help="labelled JSONL to measure on, never to choose by ('' for none)",
+    )
     args = parser.parse_args(argv)
     brands = _brands_or_none(args.brands)
     if brands is None:
         return 2
     rows, problems = read_labelled(args.files or [CORPUS / "train.jsonl"])
-    heldout, heldout_problems = read_labelled([args.heldout]) if args.heldout else ([], [])
-    for problem in problems + heldout_problems:
+    splits = {
+        name: read_labelled([path]) if path else ([], [])
+        for name, path in (("heldout", args.heldout), ("test", args.test))
+    }
+    problems += [p for _, found in splits.values() for p in found]
+    for problem in problems:
         sys.stderr.write(problem + "\n")
     if not rows:
         sys.stderr.write("kizuna triage train: no usable training rows\n")
         return 2
     seen = {r["text"] for r in rows}
-    overlap = sum(1 for r in heldout if r["text"] in seen)
-    if overlap:
-        sys.stderr.write(f"kizuna triage train: warning: {overlap} held-out texts are also training rows\n")
-    model = train(rows, brands=brands, heldout=heldout or None)
+    for name, (split, _) in splits.items():
+        overlap = sum(1 for r in split if r["text"] in seen)
+        if overlap:
+            sys.stderr.write(f"kizuna triage train: warning: {overlap} {name} texts are also training rows\n")
+    heldout, test = (splits[name][0] or None for name in ("heldout", "test"))
+    model = train(rows, brands=brands, heldout=heldout, test=test)
     model.save(args.out)
     sys.stdout.write(f"model: {model.version}\ntrained on {len(rows)} rows, written to {args.out}\n")
-    if heldout:
-        sys.stdout.write(f"\nheld-out ({args.heldout}):\n" + report(model.metrics["heldout"]))
-        if "heldout_fast_only" in model.metrics:
-            fast = model.metrics["heldout_fast_only"]["headline"]
+    for name, path in (("heldout", args.heldout), ("test", args.test)):
+        if name not in model.metrics:
+            continue
+        sys.stdout.write(f"\n{name} ({path}):\n" + report(model.metrics[name]))
+        if f"{name}_fast_only" in model.metrics:
+            fast = model.metrics[f"{name}_fast_only"]["headline"]
             sys.stdout.write(
                 "fast path alone (fast_only=True): " + ", ".join(f"{k} {v:.3f}" for k, v in fast.items()) + "\n"
             )
-    return 1 if problems or heldout_problems else 0
+    return 1 if problems else 0
 
 
 def _cv(argv: Sequence[str]) -> int:

@@ -118,9 +118,15 @@ def train(
     *,
     brands: Mapping[str, BrandContext],
     heldout: Iterable[Mapping[str, Any]] | None = None,
+    test: Iterable[Mapping[str, Any]] | None = None,
     settings: Settings | None = None,
 ) -> TriageModel:
-    """Fit a model to labelled rows (the corpus JSONL shape); score it on heldout rows if given."""
+    """Fit a model to labelled rows (the corpus JSONL shape); score it on heldout and test rows if given.
+
+    Held-out rows are the development set (a retrained model that scores clearly worse there
+    is not put in use); test rows (the fresh split, about brands training never saw) are only
+    measured, never used to choose.
+    """
     rows = [dict(r) for r in rows]
     for n, r in enumerate(rows, 1):
         for key, allowed in (("intent", INTENTS), ("response", RESPONSES), ("risk", RISKS)):
@@ -154,13 +160,15 @@ def train(
         s,
         model.version,
     )
-    if heldout is not None:
-        from kizuna.core.triage.evaluate import evaluate
+    from kizuna.core.triage.evaluate import evaluate
 
-        heldout = list(heldout)
-        with_rounding.metrics = {"heldout": evaluate(with_rounding, heldout, brands), "trained_rows": len(rows)}
+    for name, split in (("heldout", heldout), ("test", test)):
+        if split is None:
+            continue
+        split = list(split)
+        with_rounding.metrics |= {name: evaluate(with_rounding, split, brands), "trained_rows": len(rows)}
         if with_rounding.semantic:  # the same rows decided by the fast path alone, for comparison
-            with_rounding.metrics["heldout_fast_only"] = evaluate(with_rounding, heldout, brands, fast_only=True)
+            with_rounding.metrics[f"{name}_fast_only"] = evaluate(with_rounding, split, brands, fast_only=True)
     return with_rounding
 
 
