@@ -100,6 +100,7 @@ class Settings:
     folds: int = 5
     high_by_brand: bool = True  # the high threshold is chosen on folds by brand (training.py)
     noise_precision_target: float = 0.93  # on out-of-fold training predictions
+    noise_by_brand: bool = True  # ... on folds by brand, as the high threshold (training.py)
     # Recall of high risk by the model alone (out of fold), before the cue rules add theirs.
     # 5-fold CV, recall / precision of high: 0.993 / 0.582 at 0.95, 0.993 / 0.496 at 0.97.
     high_recall_target: float = 0.95

@@ -113,9 +113,10 @@ def test_it_reads_the_thread_context(model: TriageModel) -> None:
     assert threaded != alone
 
 
-def test_it_stores_the_held_out_figures_evaluate_computes_now(model: TriageModel) -> None:
-    rows = [json.loads(line) for line in (CORPUS / "heldout.jsonl").read_text(encoding="utf-8").splitlines()]
-    assert model.metrics["heldout"] == evaluate(model, rows, load_brands(CORPUS / "brands.toml"))
+@pytest.mark.parametrize(("split", "name"), [("heldout", "heldout.jsonl"), ("test", "fresh.jsonl")])
+def test_it_stores_the_figures_evaluate_computes_now(model: TriageModel, split: str, name: str) -> None:
+    rows = [json.loads(line) for line in (CORPUS / name).read_text(encoding="utf-8").splitlines()]
+    assert model.metrics[split] == evaluate(model, rows, load_brands(CORPUS / "brands.toml"))
 
 
 def test_it_learns_from_labelled_rows(tmp_path: Path) -> None:
