@@ -146,7 +146,8 @@ HIGH_WHEN_NEGATIVE: Mapping[str, tuple[str, ...]] = {
         "took my money", "money was taken",
     ),
     "personal data": (
-        "位置情報", "パスワード変更", "ログイン履歴", "他人の注文", "別の人の注文", "他の人の注文", "別のお客さんの",
+        "位置情報が勝手", "位置情報が漏", "自宅がバレ", "住所がバレ", "パスワード変更", "ログイン履歴",
+        "他人の注文", "別の人の注文", "他の人の注文", "別のお客さんの",
         "別の客の", "someone else's order", "someone else's name", "someone else's address", "another customer's",
     ),
     "accessibility": ("車椅子", "車いす", "wheelchair", "盲導犬", "guide dog"),

@@ -86,6 +86,17 @@ def test_it_makes_posts_with_high_risk_cues_high(model: TriageModel, snack: Bran
     assert any(r.startswith("risk high:") and f"「{cue}」" in r for r in decision.reasons)
 
 
+def test_it_keeps_a_feature_named_like_personal_data_from_forcing_high_risk(model: TriageModel) -> None:
+    app = BrandContext("hidamari", "ひだまり", ("ひだまり",), "お菓子の店と通販、ひだまりアプリ。")
+    locator = model.predict(TriagePost("ひだまりアプリの位置情報で店舗探すと、博多店が大阪に表示される笑", brand=app))
+    assert not any("personal data" in r for r in locator.reasons)
+    leaked = model.predict(
+        TriagePost("ひだまりアプリに上げた写真、位置情報が勝手に付いてて自宅がバレかけた", brand=app)
+    )
+    assert leaked.risk.value == "high"
+    assert any(r.startswith("risk high:") and "(personal data)" in r for r in leaked.reasons)
+
+
 def test_it_makes_a_negative_post_of_large_reach_high(model: TriageModel) -> None:
     for text in ("まっしろの洗濯機、脱水のたびにエラーで止まる", "まっしろの新しい洗濯機、色がちょっと地味かな"):
         small = model.predict(TriagePost(text, brand=WASHER, author_followers=100))
