@@ -21,7 +21,7 @@ WHOLE_POST = re.compile(r"(\w+): no single word decides it \(the whole post's wo
 OTHER_MEANING = re.compile(QUOTED + r": another meaning, not the brand \(per the brand's description\)")
 FORCED_HIGH = re.compile(r"risk high: (.+)")
 FORCED_PART = re.compile(QUOTED + r" \(([a-z ]+)\)")
-LARGE_REACH = re.compile(r"risk (\w+): large reach, the author has ([\d,]+) followers")
+REACH_REASON = re.compile(r"risk (\w+): large reach, the author has ([\d,]+) followers")
 
 # The cue groups of lexicon.py that force or raise risk, by the name a reason gives them.
 CUE_KINDS = {
@@ -52,7 +52,7 @@ def describe_reason(reason: str) -> str:
         return _("%(intent)s: no single word decides it (the whole post's wording)") % {"intent": _label(Intent, m[1])}
     if m := OTHER_MEANING.fullmatch(reason):
         return _("%(words)s: used in another meaning, not the brand (per the brand's description)") % {"words": m[1]}
-    if m := LARGE_REACH.fullmatch(reason):
+    if m := REACH_REASON.fullmatch(reason):
         return _("Risk %(risk)s: large reach, the author has %(followers)s followers") % {
             "risk": _label(Risk, m[1]),
             "followers": m[2],
