@@ -226,10 +226,11 @@ def _fit_tier(
     )
     noise = _noise_threshold(intent_far if s.noise_by_brand else intent_oof, intents, s.noise_precision_target)
     if s.high_by_brand:
+        intent_for_high = intent_far
         risk_far = _out_of_fold(stage_two(matrix, intent_far, prepared), risks, s.c_risk, RISKS, s.folds, by_brand)
     else:
-        intent_far, risk_far = intent_oof, _out_of_fold(second, risks, s.c_risk, RISKS, s.folds)
-    high = _high_threshold(intent_far, risk_far, prepared, risks, replace(s, noise_threshold=noise))
+        intent_for_high, risk_far = intent_oof, _out_of_fold(second, risks, s.c_risk, RISKS, s.folds)
+    high = _high_threshold(intent_for_high, risk_far, prepared, risks, replace(s, noise_threshold=noise))
     heads = {
         tier + "intent": _fit_head(matrix, intents, s.c_intent),
         tier + "risk": _fit_head(second, risks, s.c_risk),
