@@ -485,6 +485,14 @@ _PARTICLES = "のはがをにでともへやかねよ"
 _BREAK = re.compile(r"[ 、。,.!?!?・…「」『』()()\[\]:;◆]+")
 _WORDLIKE = re.compile(r"[\u4e00-\u9fff\u30a1-\u30fa\uff66-\uff9d]|[A-Za-z0-9]{2,}")
 _LATIN_PAIR = re.compile(r"[a-z0-9']{2}")
+# English words that say nothing on their own: a reason 「The」「Kinda」→ delivery only confuses.
+# Phrases made of them ("is there", "can I") still show; they are a question's shape.
+_FUNCTION_WORD_LIST = """a an the and or but so if of in on at to for from with by as into about than then
+i me my we our you your he she it its they them their this that these those there here
+is am are was were be been being do does did done have has had can could will would
+should just not no very really too also even still only such some any all kinda sorta
+tbh lol omg pls btw like got get it's i'm i've that's there's"""
+_FUNCTION_WORDS = frozenset(_FUNCTION_WORD_LIST.split())
 
 
 def readable_spans(
@@ -528,7 +536,7 @@ def readable_spans(
         pieces = [p for p in _BREAK.split(normalized[start:end]) if p]
         span = max(pieces, key=len) if pieces else ""
         text = original_span(original, span, folded).strip(_PUNCTUATION).strip(_PARTICLES).strip(_PUNCTUATION)
-        if len(text) >= 2 and _WORDLIKE.search(text):
+        if len(text) >= 2 and _WORDLIKE.search(text) and text.lower() not in _FUNCTION_WORDS:
             shown.append((weight, text))
     shown.sort(key=lambda r: -r[0])
     return list(dict.fromkeys(text for _, text in shown))[:limit]

@@ -9,6 +9,7 @@ import pytest
 
 from kizuna.core.normalize import normalize
 from kizuna.core.triage.evaluate import evaluate
+from kizuna.core.triage.features import readable_spans
 from kizuna.core.triage.lexicon import INTENTS, RESPONSES
 from kizuna.core.triage.model import (
     CORPUS,
@@ -61,6 +62,15 @@ def test_it_quotes_english_words_whole(model: TriageModel) -> None:
     assert decision.reasons
     for word in quoted(decision.reasons[0]):
         assert re.search(rf"(?<![A-Za-z]){re.escape(word)}(?![A-Za-z])", text), word
+
+
+def test_it_never_gives_a_lone_function_word_as_a_reason() -> None:
+    # The demo showed 「The」「Kinda」→ delivery for a post about stale biscuits.
+    text = "The Sakutto bag I bought was already torn open and the biscuits were stale. Kinda gross tbh"
+    scored = [(0, 3, 5.0), (4, 11, 1.0), (69, 74, 4.0), (76, 81, 3.0)]  # the, sakutto, stale, kinda
+    spans = readable_spans(text, text.lower(), scored)
+    assert "stale" in spans
+    assert not {"The", "Kinda", "the", "kinda"} & set(spans)
 
 
 def test_it_calls_the_brand_name_in_another_meaning_noise(model: TriageModel, snack: BrandContext) -> None:
