@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""Validate the triage corpus (brands.toml, train.jsonl, heldout.jsonl, fresh.jsonl). Standard library only.
+"""Validate the triage corpus (brands.toml, train.jsonl, heldout.jsonl, fresh.jsonl, fresh2.jsonl).
 
-fresh.jsonl is a test set by other writers about brands of its own: no brand of it may have a
-post in train.jsonl or heldout.jsonl (see GUIDE.md).
+Standard library only. fresh.jsonl and fresh2.jsonl are test sets, each by other writers about
+brands of its own: no brand of a test set may have a post in train.jsonl, heldout.jsonl or the
+other test set (see GUIDE.md).
 
 Usage: python3 kizuna/triage/corpus/check_corpus.py
 Prints counts per split and exits non-zero, listing every problem, when the corpus is invalid.
@@ -54,7 +55,14 @@ FIXED_RESPONSE = {
     "noise": "none",
 }
 
-SPLITS = (("train.jsonl", "t"), ("heldout.jsonl", "h"), ("fresh.jsonl", "f"))
+SPLITS = (
+    ("train.jsonl", "t"),
+    ("heldout.jsonl", "h"),
+    ("fresh.jsonl", "f"),
+    ("fresh2.jsonl", "g"),
+    ("fresh3.jsonl", "k"),
+)
+TEST_SPLITS = ("fresh", "fresh2", "fresh3")
 KEYS = ("id", "brand", "text", "intent", "response", "risk", "lang", "author_followers", "context")
 BRAND_KEYS = ("id", "name", "aliases", "description", "industry")
 
@@ -212,14 +220,17 @@ def main() -> int:
     if total < MIN_POSTS:
         errors.append(f"corpus: {total} posts, need at least {MIN_POSTS}")
     held = splits["heldout"]
-    for name in ("heldout", "fresh"):
+    for name in ("heldout", *TEST_SPLITS):
         counts = Counter(r["intent"] for r in splits[name])
         for intent in INTENTS:
             if counts[intent] < MIN_HELDOUT_PER_INTENT:
                 errors.append(f"{name}.jsonl: {counts[intent]} {intent} posts, need at least {MIN_HELDOUT_PER_INTENT}")
-    seen_in_training = {r["brand"] for name in ("train", "heldout") for r in splits[name]}
-    for brand in sorted({r["brand"] for r in splits["fresh"]} & seen_in_training):
-        errors.append(f"fresh.jsonl: brand {brand!r} also has posts in train or heldout (fresh brands are its own)")
+    for name in TEST_SPLITS:
+        elsewhere = {r["brand"] for other, rows in splits.items() if other != name for r in rows}
+        for brand in sorted({r["brand"] for r in splits[name]} & elsewhere):
+            errors.append(
+                f"{name}.jsonl: brand {brand!r} also has posts in another split (a test set's brands are its own)"
+            )
     for name, rows in splits.items():
         missing = set(INTENTS) - {r["intent"] for r in rows}
         if missing:
