@@ -23,6 +23,7 @@ from kizuna.accounts.models import Workspace
 from kizuna.brands.models import Brand
 from kizuna.core.triage.model import (
     CORPUS,
+    TEST_SETS,
     BrandContext,
     TriageDecision,
     TriageModel,
@@ -155,7 +156,7 @@ def do_retrain(workspace: Workspace) -> ModelVersion:
         [*corpus, *extra],
         brands=brands,
         heldout=_read_jsonl(CORPUS / "heldout.jsonl"),
-        test=_read_jsonl(CORPUS / "fresh.jsonl"),
+        test=[row for path in TEST_SETS for row in _read_jsonl(path)],
     )
     folder = Path(settings.DATA_DIR) / "models" / workspace.slug
     folder.mkdir(parents=True, exist_ok=True)

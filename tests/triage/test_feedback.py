@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.urls import reverse
 
+from kizuna.core.triage.model import TEST_SETS
 from kizuna.inbox.actions import do_close_case
 from kizuna.inbox.models import AuditEvent
 from kizuna.replies.actions import do_write_reply
@@ -57,10 +58,11 @@ def test_the_case_shows_which_model_labelled_it_and_its_held_out_quality(cast: C
     assert case.triage_model and case.triage_model in page
     for figure in ("分類マクロF1", "高リスクの再現率", "ノイズの適合率"):
         assert figure in page
-    assert "未学習のブランドでの精度(テストセット)" in page  # the shipped model was measured on fresh.jsonl
+    assert "未学習のブランドでの精度(テストセット)" in page  # the shipped model was measured on the test sets
 
 
 def test_the_triage_page_shows_the_model_in_use_measured_on_both_sets(cast: Cast) -> None:
     page = cast.client(cast.vera).get(reverse("triage:overview", args=["hidamari"])).content.decode()
-    assert "テストセットでの精度(学習に使っていないブランドについて別の書き手が書いた 480 件" in page
+    rows = sum(len(path.read_text(encoding="utf-8").splitlines()) for path in TEST_SETS)  # the test sets together
+    assert f"テストセットでの精度(学習に使っていないブランドについて別の書き手が書いた {rows} 件" in page
     assert page.count("分類マクロF1") >= 2

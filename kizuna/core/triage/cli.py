@@ -2,7 +2,7 @@
 
     kizuna triage [--config kizuna.toml] [--model PATH] [--fast-only]   < posts.jsonl > decisions.jsonl
     kizuna triage eval FILE [--brands brands.toml] [--json] [--fast-only]
-    kizuna triage train [--out PATH] [--brands brands.toml] [--heldout FILE] [--test FILE] [FILES...]
+    kizuna triage train [--out PATH] [--brands brands.toml] [--heldout FILE] [--test FILE ...] [FILES...]
     kizuna triage cv [--folds 5] [--brands brands.toml] [--json] [FILES...]
 
 Posts are one JSON object a line: `id`, `text`, optional `brand` (a brand id of the config),
@@ -28,7 +28,7 @@ from kizuna.core.routing import route_department
 from kizuna.core.triage.evaluate import evaluate, report
 from kizuna.core.triage.features import BrandContext, TriagePost, brand_sense, find_aliases
 from kizuna.core.triage.lexicon import INTENTS, RESPONSES, RISKS
-from kizuna.core.triage.model import CORPUS, DEFAULT_ARTIFACT, TriageModel, load_default
+from kizuna.core.triage.model import CORPUS, DEFAULT_ARTIFACT, TEST_SETS, TriageModel, load_default
 from kizuna.core.triage.training import cross_validate, load_brands, train
 
 BATCH = 2048
@@ -250,18 +250,17 @@ def _train(argv: Sequence[str]) -> int:
     )
     parser.add_argument(
         "--test",
-        default=str(CORPUS / "fresh.jsonl"),
-        help="labelled JSONL to measure on, never to choose by ('' for none)",
+        action="append",
+        help="labelled JSONL to measure on, never to choose by; repeat for several, '' for none "
+        f"(default: {', '.join(p.name for p in TEST_SETS)})",
     )
     args = parser.parse_args(argv)
     brands = _brands_or_none(args.brands)
     if brands is None:
         return 2
     rows, problems = read_labelled(args.files or [CORPUS / "train.jsonl"])
-    splits = {
-        name: read_labelled([path]) if path else ([], [])
-        for name, path in (("heldout", args.heldout), ("test", args.test))
-    }
+    tests = [path for path in (args.test or [str(p) for p in TEST_SETS]) if path]
+    splits = {"heldout": read_labelled([args.heldout]) if args.heldout else ([], []), "test": read_labelled(tests)}
     problems += [p for _, found in splits.values() for p in found]
     for problem in problems:
         sys.stderr.write(problem + "\n")
@@ -277,7 +276,7 @@ def _train(argv: Sequence[str]) -> int:
     model = train(rows, brands=brands, heldout=heldout, test=test)
     model.save(args.out)
     sys.stdout.write(f"model: {model.version}\ntrained on {len(rows)} rows, written to {args.out}\n")
-    for name, path in (("heldout", args.heldout), ("test", args.test)):
+    for name, path in (("heldout", args.heldout), ("test", " + ".join(tests))):
         if name not in model.metrics:
             continue
         sys.stdout.write(f"\n{name} ({path}):\n" + report(model.metrics[name]))

@@ -66,6 +66,9 @@ MODEL_NAME = "tfidf-lr"
 HERE = Path(__file__).resolve().parent
 DEFAULT_ARTIFACT = HERE / "model" / "default.npz"
 CORPUS = HERE.parents[1] / "triage" / "corpus"
+# The test sets: posts by other writers about brands no other split has, never used to choose
+# anything; a model's "test" figures are measured on them together (see GUIDE.md).
+TEST_SETS = (CORPUS / "fresh.jsonl", CORPUS / "fresh2.jsonl")
 REASON_NGRAMS = 12  # n-grams weighed for a reason's quoted words
 # Cue groups of harm that keep a post from being called noise by the model's probabilities.
 HARM_GROUPS = frozenset({"high:health and safety", "high:legal or regulator", "high:personal data"})

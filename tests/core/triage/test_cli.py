@@ -128,18 +128,20 @@ def test_it_evaluates_a_labelled_file(monkeypatch: pytest.MonkeyPatch, tmp_path:
 
 def test_it_retrains_from_files(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     lines = (CORPUS / "train.jsonl").read_text(encoding="utf-8").splitlines()
-    train_file, heldout_file, test_file = tmp_path / "train.jsonl", tmp_path / "held.jsonl", tmp_path / "test.jsonl"
+    train_file, heldout_file = tmp_path / "train.jsonl", tmp_path / "held.jsonl"
+    test_one, test_two = tmp_path / "test1.jsonl", tmp_path / "test2.jsonl"
     train_file.write_text("\n".join(lines[:120]) + "\n", encoding="utf-8")
     heldout_file.write_text("\n".join(lines[120:150]) + "\n", encoding="utf-8")
-    test_file.write_text("\n".join(lines[150:170]) + "\n", encoding="utf-8")
+    test_one.write_text("\n".join(lines[150:160]) + "\n", encoding="utf-8")
+    test_two.write_text("\n".join(lines[160:172]) + "\n", encoding="utf-8")
     out_path = tmp_path / "model.npz"
-    argv = ["train", "--out", str(out_path), "--heldout", str(heldout_file), "--test", str(test_file)]
-    status, out, err = run(monkeypatch, [*argv, str(train_file)])
+    argv = ["train", "--out", str(out_path), "--heldout", str(heldout_file), "--test", str(test_one)]
+    status, out, err = run(monkeypatch, [*argv, "--test", str(test_two), str(train_file)])
     assert status == 0, err
     assert out_path.exists() and "trained on 120 rows" in out and "intent macro-F1" in out
-    assert f"heldout ({heldout_file})" in out and f"test ({test_file})" in out
+    assert f"heldout ({heldout_file})" in out and f"test ({test_one} + {test_two})" in out
     metrics = TriageModel.load(out_path).metrics
-    assert metrics["heldout"]["rows"] == 30 and metrics["test"]["rows"] == 20
+    assert metrics["heldout"]["rows"] == 30 and metrics["test"]["rows"] == 22  # the test sets together
     status, out, _ = run(monkeypatch, ["--model", str(out_path)], '{"id": 1, "text": "壊れた"}\n')
     assert status == 0 and json.loads(out)["id"] == 1
 

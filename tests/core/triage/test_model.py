@@ -14,6 +14,7 @@ from kizuna.core.triage.lexicon import INTENTS, RESPONSES
 from kizuna.core.triage.model import (
     CORPUS,
     DEFAULT_ARTIFACT,
+    TEST_SETS,
     BrandContext,
     TriageModel,
     TriagePost,
@@ -134,9 +135,9 @@ def test_it_reads_the_thread_context(model: TriageModel) -> None:
     assert threaded != alone
 
 
-@pytest.mark.parametrize(("split", "name"), [("heldout", "heldout.jsonl"), ("test", "fresh.jsonl")])
-def test_it_stores_the_figures_evaluate_computes_now(model: TriageModel, split: str, name: str) -> None:
-    rows = [json.loads(line) for line in (CORPUS / name).read_text(encoding="utf-8").splitlines()]
+@pytest.mark.parametrize(("split", "paths"), [("heldout", (CORPUS / "heldout.jsonl",)), ("test", TEST_SETS)])
+def test_it_stores_the_figures_evaluate_computes_now(model: TriageModel, split: str, paths: tuple[Path, ...]) -> None:
+    rows = [json.loads(line) for path in paths for line in path.read_text(encoding="utf-8").splitlines()]
     assert model.metrics[split] == evaluate(model, rows, load_brands(CORPUS / "brands.toml"))
 
 
