@@ -24,6 +24,7 @@ from kizuna.brands.models import Brand
 from kizuna.core.triage.model import (
     CORPUS,
     TEST_SETS,
+    TRAIN_SETS,
     BrandContext,
     TriageDecision,
     TriageModel,
@@ -150,7 +151,7 @@ def do_retrain(workspace: Workspace) -> ModelVersion:
         ctx = brand_context(brand)
         assert ctx is not None
         brands[f"ws-{brand.key}"] = BrandContext(f"ws-{brand.key}", ctx.name, ctx.aliases, ctx.description)
-    corpus = _read_jsonl(CORPUS / "train.jsonl")
+    corpus = [row for path in TRAIN_SETS for row in _read_jsonl(path)]
     extra = feedback_rows(workspace)
     model = train(
         [*corpus, *extra],

@@ -1,11 +1,16 @@
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
+import pytest
 from django.urls import reverse
 
-from kizuna.core.triage.model import TEST_SETS
+from kizuna.core.triage.model import CORPUS, TEST_SETS, TRAIN_SETS, Settings, TriageModel
 from kizuna.inbox.actions import do_close_case
 from kizuna.inbox.models import AuditEvent
 from kizuna.replies.actions import do_write_reply
+from kizuna.triage import service
 from kizuna.triage.models import TriageFeedback
 from kizuna.triage.service import feedback_rows
 from tests.conftest import Cast
@@ -66,3 +71,30 @@ def test_the_triage_page_shows_the_model_in_use_measured_on_both_sets(cast: Cast
     rows = sum(len(path.read_text(encoding="utf-8").splitlines()) for path in TEST_SETS)  # the test sets together
     assert f"テストセットでの精度(学習に使っていないブランドについて別の書き手が書いた {rows} 件" in page
     assert page.count("分類マクロF1") >= 2
+
+
+def test_a_retrain_learns_the_corpus_and_the_teams_decisions(
+    cast: Cast, monkeypatch: pytest.MonkeyPatch, settings: Any, tmp_path: Path
+) -> None:
+    settings.DATA_DIR = tmp_path
+    do_close_case(cast.member(cast.alice), open_case(cast, "サクッと宿題終わらせて寝よ"), reason="noise")
+    seen: dict[str, Any] = {}
+    real_train = service.train
+
+    def small_train(rows: list[dict[str, Any]], **kw: Any) -> TriageModel:
+        seen.update(rows=len(rows), last=rows[-1], heldout=len(kw["heldout"]), test=len(kw["test"]))
+        # The wiring is under test, not the fit: a small fast-path model stands in for the real one.
+        sample = {"heldout": kw["heldout"][:20], "test": kw["test"][:20]}
+        return real_train([*rows[:150], rows[-1]], brands=kw["brands"], settings=Settings(embedder=""), **sample)
+
+    monkeypatch.setattr(service, "train", small_train)
+    version = service.do_retrain(cast.ws)
+
+    def lines(paths: tuple[Path, ...]) -> int:
+        return sum(len(p.read_text(encoding="utf-8").splitlines()) for p in paths)
+
+    assert seen["rows"] == lines(TRAIN_SETS) + 1 and seen["test"] == lines(TEST_SETS)
+    assert seen["heldout"] == lines((CORPUS / "heldout.jsonl",))
+    assert (seen["last"]["intent"], seen["last"]["brand"]) == ("noise", "ws-sakutto")  # the team's decision
+    assert (version.training_rows, version.feedback_rows) == (lines(TRAIN_SETS), 1)
+    assert Path(version.path).exists() and version.metrics["test"]["rows"] == 20

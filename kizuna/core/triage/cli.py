@@ -28,7 +28,7 @@ from kizuna.core.routing import route_department
 from kizuna.core.triage.evaluate import evaluate, report
 from kizuna.core.triage.features import BrandContext, TriagePost, brand_sense, find_aliases
 from kizuna.core.triage.lexicon import INTENTS, RESPONSES, RISKS
-from kizuna.core.triage.model import CORPUS, DEFAULT_ARTIFACT, TEST_SETS, TriageModel, load_default
+from kizuna.core.triage.model import CORPUS, DEFAULT_ARTIFACT, TEST_SETS, TRAIN_SETS, TriageModel, load_default
 from kizuna.core.triage.training import cross_validate, load_brands, train
 
 BATCH = 2048
@@ -242,7 +242,9 @@ def _eval(argv: Sequence[str]) -> int:
 
 def _train(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(prog="kizuna triage train", description="Retrain the model from labelled JSONL.")
-    parser.add_argument("files", nargs="*", help=f"labelled JSONL files (default: {CORPUS / 'train.jsonl'})")
+    parser.add_argument(
+        "files", nargs="*", help=f"labelled JSONL files (default: {', '.join(p.name for p in TRAIN_SETS)})"
+    )
     parser.add_argument("--out", default=str(DEFAULT_ARTIFACT), help="where to write the model artifact")
     parser.add_argument("--brands", default=str(CORPUS / "brands.toml"), help="TOML with [[brands]] for brand ids")
     parser.add_argument(
@@ -258,7 +260,7 @@ def _train(argv: Sequence[str]) -> int:
     brands = _brands_or_none(args.brands)
     if brands is None:
         return 2
-    rows, problems = read_labelled(args.files or [CORPUS / "train.jsonl"])
+    rows, problems = read_labelled(args.files or TRAIN_SETS)
     tests = [path for path in (args.test or [str(p) for p in TEST_SETS]) if path]
     splits = {"heldout": read_labelled([args.heldout]) if args.heldout else ([], []), "test": read_labelled(tests)}
     problems += [p for _, found in splits.values() for p in found]
@@ -293,7 +295,9 @@ def _cv(argv: Sequence[str]) -> int:
         prog="kizuna triage cv",
         description="Cross-validate training on labelled JSONL: the figures settings are chosen by.",
     )
-    parser.add_argument("files", nargs="*", help=f"labelled JSONL files (default: {CORPUS / 'train.jsonl'})")
+    parser.add_argument(
+        "files", nargs="*", help=f"labelled JSONL files (default: {', '.join(p.name for p in TRAIN_SETS)})"
+    )
     parser.add_argument("--folds", type=int, default=5, help="number of folds (stratified by intent)")
     parser.add_argument("--brands", default=str(CORPUS / "brands.toml"), help="TOML with [[brands]] for brand ids")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON instead of a report")
@@ -301,7 +305,7 @@ def _cv(argv: Sequence[str]) -> int:
     brands = _brands_or_none(args.brands)
     if brands is None:
         return 2
-    rows, problems = read_labelled(args.files or [CORPUS / "train.jsonl"])
+    rows, problems = read_labelled(args.files or TRAIN_SETS)
     for problem in problems:
         sys.stderr.write(problem + "\n")
     if len(rows) < 2 * args.folds or args.folds < 2:

@@ -124,7 +124,7 @@ def train(
     """Fit a model to labelled rows (the corpus JSONL shape); score it on heldout and test rows if given.
 
     Held-out rows are the development set (a retrained model that scores clearly worse there
-    is not put in use); test rows (the fresh split, about brands training never saw) are only
+    is not put in use); test rows (the test set, about brands training never saw) are only
     measured, never used to choose.
     """
     rows = [dict(r) for r in rows]
@@ -215,7 +215,7 @@ def _fit_tier(
     # The noise and high thresholds are chosen on folds by brand: on posts about brands the heads
     # never saw, less like the rows they fit than random folds' are, as a new workspace's posts
     # are. Random folds set them where new posts fall short: out-of-fold recall of high 0.99,
-    # held-out 0.89; noise precision 0.93 out of fold, 0.86 on the fresh split's new brands.
+    # held-out 0.89; noise precision 0.93 out of fold, 0.86 on fresh.jsonl's new brands.
     # Calling a customer noise hides them, and a missed high-risk post costs far more than an
     # extra look.
     by_brand = [str(r.get("brand") or f"row {n}") for n, r in enumerate(rows)]

@@ -1,9 +1,8 @@
-#!/usr/bin/env python3
-"""Validate the triage corpus (brands.toml, train.jsonl, heldout.jsonl, fresh.jsonl, fresh2.jsonl).
+"""Validate the triage corpus (brands.toml, train.jsonl, heldout.jsonl, fresh.jsonl, fresh2.jsonl, fresh3.jsonl).
 
-Standard library only. fresh.jsonl and fresh2.jsonl are test sets, each by other writers about
-brands of its own: no brand of a test set may have a post in train.jsonl, heldout.jsonl or the
-other test set (see GUIDE.md).
+Standard library only. The fresh sets are each by other writers about 8 brands of their own: no
+brand of a fresh set may have a post in any other split (see GUIDE.md). fresh3.jsonl is the test
+set; fresh.jsonl and fresh2.jsonl were test sets and are training rows now that they have been read.
 
 Usage: python3 kizuna/triage/corpus/check_corpus.py
 Prints counts per split and exits non-zero, listing every problem, when the corpus is invalid.
@@ -62,13 +61,13 @@ SPLITS = (
     ("fresh2.jsonl", "g"),
     ("fresh3.jsonl", "k"),
 )
-TEST_SPLITS = ("fresh", "fresh2", "fresh3")
+FRESH_SPLITS = ("fresh", "fresh2", "fresh3")  # each about brands of its own
 KEYS = ("id", "brand", "text", "intent", "response", "risk", "lang", "author_followers", "context")
 BRAND_KEYS = ("id", "name", "aliases", "description", "industry")
 
 MIN_POSTS = 1600
 MIN_HELDOUT_PER_INTENT = 15
-# Held-out is the development set now that fresh.jsonl is the test set: training may outgrow it.
+# Held-out is the development set now that fresh3.jsonl is the test set: training may outgrow it.
 HELDOUT_SHARE = (0.10, 0.30)
 JA_LENGTH = (8, 140)
 EN_LIMIT = 280
@@ -220,16 +219,16 @@ def main() -> int:
     if total < MIN_POSTS:
         errors.append(f"corpus: {total} posts, need at least {MIN_POSTS}")
     held = splits["heldout"]
-    for name in ("heldout", *TEST_SPLITS):
+    for name in ("heldout", *FRESH_SPLITS):
         counts = Counter(r["intent"] for r in splits[name])
         for intent in INTENTS:
             if counts[intent] < MIN_HELDOUT_PER_INTENT:
                 errors.append(f"{name}.jsonl: {counts[intent]} {intent} posts, need at least {MIN_HELDOUT_PER_INTENT}")
-    for name in TEST_SPLITS:
+    for name in FRESH_SPLITS:
         elsewhere = {r["brand"] for other, rows in splits.items() if other != name for r in rows}
         for brand in sorted({r["brand"] for r in splits[name]} & elsewhere):
             errors.append(
-                f"{name}.jsonl: brand {brand!r} also has posts in another split (a test set's brands are its own)"
+                f"{name}.jsonl: brand {brand!r} also has posts in another split (a fresh set's brands are its own)"
             )
     for name, rows in splits.items():
         missing = set(INTENTS) - {r["intent"] for r in rows}
