@@ -1,8 +1,8 @@
-"""Validate the triage corpus (brands.toml, train.jsonl, heldout.jsonl, fresh.jsonl, fresh2.jsonl, fresh3.jsonl).
+"""Validate the triage corpus (brands.toml, train.jsonl, heldout.jsonl, fresh.jsonl … fresh4.jsonl).
 
 Standard library only. The fresh sets are each by other writers about 8 brands of their own: no
-brand of a fresh set may have a post in any other split (see GUIDE.md). fresh3.jsonl is the test
-set; fresh.jsonl and fresh2.jsonl were test sets and are training rows now that they have been read.
+brand of a fresh set may have a post in any other split (see GUIDE.md). fresh4.jsonl is the test
+set; the earlier fresh sets were test sets and are training rows now that they have been read.
 
 Usage: python3 kizuna/triage/corpus/check_corpus.py
 Prints counts per split and exits non-zero, listing every problem, when the corpus is invalid.
@@ -60,14 +60,15 @@ SPLITS = (
     ("fresh.jsonl", "f"),
     ("fresh2.jsonl", "g"),
     ("fresh3.jsonl", "k"),
+    ("fresh4.jsonl", "m"),
 )
-FRESH_SPLITS = ("fresh", "fresh2", "fresh3")  # each about brands of its own
+FRESH_SPLITS = ("fresh", "fresh2", "fresh3", "fresh4")  # each about brands of its own
 KEYS = ("id", "brand", "text", "intent", "response", "risk", "lang", "author_followers", "context")
 BRAND_KEYS = ("id", "name", "aliases", "description", "industry")
 
 MIN_POSTS = 1600
 MIN_HELDOUT_PER_INTENT = 15
-# Held-out is the development set now that fresh3.jsonl is the test set: training may outgrow it.
+# Held-out is the development set now that a fresh set is the test set: training may outgrow it.
 HELDOUT_SHARE = (0.10, 0.30)
 JA_LENGTH = (8, 140)
 EN_LIMIT = 280
