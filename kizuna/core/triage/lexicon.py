@@ -104,6 +104,10 @@ FORCE_HIGH: Mapping[str, tuple[str, ...]] = {
         "火傷", "やけど", "発火", "発煙", "煙が出", "煙出", "焦げ臭", "溶けかけ", "溶けたような", "火事", "感電",
         "ショートしそう", "破片", "針金", "金属片", "金属の", "プラスチック片", "意識がない", "命に関わ", "人の命",
         "命預", "転倒", "生焼け", "アンモニア臭", "カビ臭", "喘息",
+        # Foreign matter as people write it, and an allergic reaction by its symptoms.
+        "髪の毛入", "髪の毛が入", "毛が入って", "虫が入って", "虫入って", "喉がかゆ", "喉かゆ", "口の中がかゆ",
+        "唇が腫れ", "息が苦し", "息苦し", "アナフィラキシー", "アレルギー反応", "アレルギー出",
+        "hair in my", "a hair in", "bug in my", "throat is itchy", "itchy throat", "anaphylaxis", "epipen",
         "food poisoning", "allergic reaction", "injury", "injured", "caught fire", "on fire", "smoking",
         "sparks", "piece of metal", "piece of hard plastic", "piece of glass", "unconscious", "指を挟", "指挟",
         "ドアに挟まれ", "fingers caught", "caught in the door",

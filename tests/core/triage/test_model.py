@@ -89,6 +89,9 @@ def test_it_calls_the_brand_name_in_another_meaning_noise(model: TriageModel, sn
         ("サクッと食べてたら袋に異物が入ってた", "異物"),
         ("昨日サクッとを食べた家族が食中毒みたいな症状", "食中毒"),
         ("返金してくれないなら消費者センターに相談します", "消費者センター"),
+        # Foreign matter and an allergic reaction as people write them (the demo corpus's misses).
+        ("サクッとに髪の毛入ってたんだけど。長い黒いやつ", "髪の毛入"),
+        ("今サクッと食べた友達が喉かゆいって言い出した。くるみ入ってる?", "喉かゆ"),
     ],
 )
 def test_it_makes_posts_with_high_risk_cues_high(model: TriageModel, snack: BrandContext, text: str, cue: str) -> None:
