@@ -119,8 +119,11 @@ def model_quality(workspace: Workspace, version: str) -> dict[str, Any] | None:
     return _headline(default.metrics) if default.version == version else None
 
 
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+def _read_jsonl(*paths: Path) -> list[dict[str, Any]]:
+    """Return the rows of JSONL files, one file after another."""
+    return [
+        json.loads(line) for path in paths for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
 
 
 def feedback_rows(workspace: Workspace) -> list[dict[str, Any]]:
@@ -151,13 +154,13 @@ def do_retrain(workspace: Workspace) -> ModelVersion:
         ctx = brand_context(brand)
         assert ctx is not None
         brands[f"ws-{brand.key}"] = BrandContext(f"ws-{brand.key}", ctx.name, ctx.aliases, ctx.description)
-    corpus = [row for path in TRAIN_SETS for row in _read_jsonl(path)]
+    corpus = _read_jsonl(*TRAIN_SETS)
     extra = feedback_rows(workspace)
     model = train(
         [*corpus, *extra],
         brands=brands,
         heldout=_read_jsonl(CORPUS / "heldout.jsonl"),
-        test=[row for path in TEST_SETS for row in _read_jsonl(path)],
+        test=_read_jsonl(*TEST_SETS),
     )
     folder = Path(settings.DATA_DIR) / "models" / workspace.slug
     folder.mkdir(parents=True, exist_ok=True)
