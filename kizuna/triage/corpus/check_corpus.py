@@ -61,8 +61,9 @@ SPLITS = (
     ("fresh2.jsonl", "g"),
     ("fresh3.jsonl", "k"),
     ("fresh4.jsonl", "m"),
+    ("fresh5.jsonl", "n"),
 )
-FRESH_SPLITS = ("fresh", "fresh2", "fresh3", "fresh4")  # each about brands of its own
+FRESH_SPLITS = ("fresh", "fresh2", "fresh3", "fresh4", "fresh5")  # each about brands of its own
 KEYS = ("id", "brand", "text", "intent", "response", "risk", "lang", "author_followers", "context")
 BRAND_KEYS = ("id", "name", "aliases", "description", "industry")
 
