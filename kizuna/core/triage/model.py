@@ -58,7 +58,18 @@ from kizuna.core.triage.features import (
     prepare,
     readable_spans,
 )
-from kizuna.core.triage.lexicon import INTENTS, LARGE_REACH, NEGATIVE_INTENTS, RESPONSES, RISKS, CueHit, lexicon
+from kizuna.core.triage.lexicon import (
+    INTENTS,
+    LARGE_REACH,
+    MONEY_INTENTS,
+    NEGATIVE_INTENTS,
+    NOTICEABLE_YEN,
+    RESPONSES,
+    RISKS,
+    CueHit,
+    lexicon,
+    money_amounts,
+)
 
 __all__ = ["BrandContext", "Label", "TriageDecision", "TriageModel", "TriagePost", "load_default"]
 
@@ -66,14 +77,16 @@ MODEL_NAME = "tfidf-lr"
 HERE = Path(__file__).resolve().parent
 DEFAULT_ARTIFACT = HERE / "model" / "default.npz"
 CORPUS = HERE.parents[1] / "triage" / "corpus"
-# What the shipped model learns from: train.jsonl, and the first three test sets (each by other
+# What the shipped model learns from: train.jsonl, and the first four test sets (each by other
 # writers about 8 brands of its own), put to training once they had been read: posts about more
 # brands teach more about a new company's brands (training on fresh.jsonl too lifted
 # fresh2.jsonl's response accuracy from 0.881 to 0.896).
-TRAIN_SETS = tuple(CORPUS / name for name in ("train.jsonl", "fresh.jsonl", "fresh2.jsonl", "fresh3.jsonl"))
+TRAIN_SETS = tuple(
+    CORPUS / name for name in ("train.jsonl", "fresh.jsonl", "fresh2.jsonl", "fresh3.jsonl", "fresh4.jsonl")
+)
 # The test set: posts by other writers about brands no other split has, never used to choose
 # anything; a model's "test" figures are measured on it (see GUIDE.md).
-TEST_SETS = (CORPUS / "fresh4.jsonl",)
+TEST_SETS = (CORPUS / "fresh5.jsonl",)
 REASON_NGRAMS = 12  # n-grams weighed for a reason's quoted words
 # Cue groups of harm that keep a post from being called noise by the model's probabilities.
 HARM_GROUPS = frozenset({"high:health and safety", "high:legal or regulator", "high:personal data"})
@@ -109,9 +122,11 @@ class Settings:
     high_by_brand: bool = True  # the high threshold is chosen on folds by brand (training.py)
     noise_precision_target: float = 0.93  # on out-of-fold training predictions
     noise_by_brand: bool = True  # ... on folds by brand, as the high threshold (training.py)
-    # Recall of high risk by the model alone (out of fold), before the cue rules add theirs.
-    # 5-fold CV, recall / precision of high: 0.993 / 0.582 at 0.95, 0.993 / 0.496 at 0.97.
-    high_recall_target: float = 0.95
+    # Recall of high risk by the model alone (out of fold, folds by brand), before the cue rules
+    # add theirs. The threshold is cut exactly at it (training.py), without the slack a 0.025 grid
+    # gave: at 0.95 the development set's recall was 0.930 (80/86), at 0.96 (semantic threshold
+    # about 0.09) 0.965 (83/86), while precision of high went 0.537 -> 0.525.
+    high_recall_target: float = 0.96
     noise_threshold: float = 0.0  # chosen at training time
     high_threshold: float = 0.5
     # The semantic tier: a second set of heads over [the fast features ‖ weight x the post's
@@ -126,6 +141,10 @@ class Settings:
     brand_similarity_centre: float = 0.85
     semantic_noise_threshold: float = 0.0
     semantic_high_threshold: float = 0.5
+    # The fast path's noise probability below which the semantic tier may not call a post noise
+    # (a second opinion; 0 turns it off). Set on the development sets, heldout and fresh4:
+    # noise precision 0.966 -> 0.965 and 0.840 -> 0.911, recall 0.81 -> 0.79 and 0.75 -> 0.73.
+    noise_second_opinion: float = 0.3
     responses: dict[str, tuple[str, ...]] = field(default_factory=dict)  # answers seen per intent
 
 
@@ -256,6 +275,13 @@ class TriageModel:
         risk_probs = self.heads[tier + "risk"].proba(second, RISKS)
         response_probs = self.heads[tier + "response"].proba(second, RESPONSES)
         intents = choose_intents(intent_probs, noise_threshold)
+        if tier and s.noise_second_opinion:
+            # The semantic tier puts a post aside as noise only when the fast path also finds
+            # it somewhat likely: on new brands its confident noise was wrong where the n-grams
+            # disagreed (a drill that overheated, a snack that is someone's routine).
+            fast_noise = self.heads["intent"].proba(rows, INTENTS)[:, INTENTS.index("noise")]
+            doubted = (intents == INTENTS.index("noise")) & (fast_noise < s.noise_second_opinion)
+            intents = np.where(doubted, best_not_noise(intent_probs), intents)
         all_hits = [lexicon().find(p.text) for p in prepared]
         # A post that names the brand with words of harm (異物, 消費者センター, 個人情報) is not
         # put aside as noise on the model's word alone: hiding it costs too much.
@@ -402,14 +428,25 @@ def base_risks(probs: np.ndarray, high_threshold: float) -> np.ndarray:
     return np.where(probs[:, 2] >= high_threshold, 2, np.where(probs[:, 1] > probs[:, 0], 1, 0))
 
 
-def risk_rules(post: PreparedPost, intent: str, hits: Sequence[CueHit], folded: str | None = None) -> tuple[str, bool]:
-    """Return (the cues that force high risk, shown; whether large reach makes it high)."""
+def risk_rules(
+    post: PreparedPost, intent: str, hits: Sequence[CueHit] | None, folded: str | None = None
+) -> tuple[str, bool]:
+    """Return (the cues that force high risk, shown; whether large reach makes it high).
+
+    hits=None leaves out every cue (words and amounts of money) and judges reach alone.
+    """
     found: dict[str, list[str]] = {}
-    if intent != "noise":
+    if intent != "noise" and hits is not None:
         for h in hits:
             group, _, kind = h.cue.group.partition(":")
             if group == "high" or (group == "high-if-negative" and intent in NEGATIVE_INTENTS):
                 found.setdefault(kind, []).append(original_span(post.original, post.text[h.start : h.end], folded))
+        if intent in MONEY_INTENTS:
+            for start, end, yen in money_amounts(post.text):
+                if yen >= NOTICEABLE_YEN:
+                    found.setdefault("money lost", []).append(
+                        original_span(post.original, post.text[start:end], folded)
+                    )
     forced = "; ".join("".join(f"「{c}」" for c in dict.fromkeys(cs)) + f" ({kind})" for kind, cs in found.items())
     return forced, post.followers >= LARGE_REACH and intent in NEGATIVE_INTENTS
 

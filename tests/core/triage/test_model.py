@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 from kizuna.core.normalize import normalize
 from kizuna.core.triage.evaluate import evaluate
 from kizuna.core.triage.features import readable_spans
-from kizuna.core.triage.lexicon import INTENTS, RESPONSES
+from kizuna.core.triage.lexicon import INTENTS, RESPONSES, money_amounts
 from kizuna.core.triage.model import (
     CORPUS,
     DEFAULT_ARTIFACT,
@@ -18,6 +19,8 @@ from kizuna.core.triage.model import (
     BrandContext,
     TriageModel,
     TriagePost,
+    prepare,
+    risk_rules,
 )
 from kizuna.core.triage.training import load_brands, train
 
@@ -225,6 +228,7 @@ def test_words_of_harm_keep_a_post_from_being_put_aside_as_noise(
         return np.full(len(probs), INTENTS.index("noise"))
 
     monkeypatch.setattr(triage_model, "choose_intents", all_noise)
+    monkeypatch.setattr(model, "settings", replace(model.settings, noise_second_opinion=0.0))
     harmed, plain, other_sense = model.predict_many(
         [
             TriagePost("サクッと食べたら異物が入ってた", brand=snack),
@@ -235,3 +239,56 @@ def test_words_of_harm_keep_a_post_from_being_put_aside_as_noise(
     assert harmed.intent.value != "noise" and harmed.risk.value == "high"
     assert plain.intent.value == "noise"  # what the model says, when no word of harm is there
     assert other_sense.intent.value == "noise"
+
+
+def test_the_semantic_tier_calls_noise_only_with_the_fast_paths_second_opinion(
+    model: TriageModel, snack: BrandContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import kizuna.core.triage.model as triage_model
+
+    def all_noise(probs: np.ndarray, threshold: float) -> np.ndarray:
+        return np.full(len(probs), INTENTS.index("noise"))
+
+    monkeypatch.setattr(triage_model, "choose_intents", all_noise)
+    posts = [TriagePost("サクッとの新しい味、期待してたのに湿気ってた", brand=snack)]
+    fast_noise = model.heads["intent"].proba(
+        triage_model.feature_matrix(
+            model.vectorizer,
+            prepare(posts),
+            mask=True,
+            dense_weight=model.settings.dense_weight,
+            groups=model.cue_groups,
+        ),
+        INTENTS,
+    )[0, INTENTS.index("noise")]
+    assert fast_noise < model.settings.noise_second_opinion
+    assert model.predict_many(posts)[0].intent.value != "noise"  # the fast path disagrees
+    assert model.predict_many(posts, fast_only=True)[0].intent.value == "noise"  # it has no second opinion
+    monkeypatch.setattr(model, "settings", replace(model.settings, noise_second_opinion=0.0))
+    assert model.predict_many(posts)[0].intent.value == "noise"
+
+
+def test_an_amount_of_money_that_a_failure_took_forces_high_risk() -> None:
+    charged = prepare([TriagePost("キャンセルしたのにカードから１８，７００円落ちてる")])[0]
+    forced, _ = risk_rules(charged, "delivery", [])
+    assert forced == "「１８，７００円」 (money lost)"
+    assert risk_rules(charged, "complaint", [])[0] == ""  # there an amount is mostly a price
+    assert risk_rules(charged, "delivery", None)[0] == ""  # cues left out (choosing the threshold)
+    small = prepare([TriagePost("返品したお菓子の500円、まだ戻ってこない")])[0]
+    assert risk_rules(small, "delivery", [])[0] == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "yen"),
+    [
+        ("18,700円", [18_700]),
+        ("2万4千円どこ行ったの", [24_000]),
+        ("3.5万円", [35_000]),
+        ("5千円と¥12,000", [5_000, 12_000]),
+        ("charged $45 twice", [6_750]),
+        ("500円玉", [500]),
+        ("12万送っちゃった", []),  # no unit of money: could be people, kilometres
+    ],
+)
+def test_it_reads_amounts_of_money_as_people_write_them(text: str, yen: list[int]) -> None:
+    assert [v for _, _, v in money_amounts(normalize(text))] == yen
