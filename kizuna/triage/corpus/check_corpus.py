@@ -1,4 +1,4 @@
-"""Validate the triage corpus (brands.toml, train.jsonl, heldout.jsonl, fresh.jsonl … fresh5.jsonl).
+"""Validate the triage corpus (brands.toml, train.jsonl, heldout.jsonl, fresh.jsonl … fresh6.jsonl).
 
 Standard library only. The fresh sets are each by other writers about 8 brands of their own: no
 brand of a fresh set may have a post in any other split (see GUIDE.md). fresh5.jsonl is the test
@@ -62,8 +62,9 @@ SPLITS = (
     ("fresh3.jsonl", "k"),
     ("fresh4.jsonl", "m"),
     ("fresh5.jsonl", "n"),
+    ("fresh6.jsonl", "p"),
 )
-FRESH_SPLITS = ("fresh", "fresh2", "fresh3", "fresh4", "fresh5")  # each about brands of its own
+FRESH_SPLITS = ("fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6")  # each about brands of its own
 KEYS = ("id", "brand", "text", "intent", "response", "risk", "lang", "author_followers", "context")
 BRAND_KEYS = ("id", "name", "aliases", "description", "industry")
 
