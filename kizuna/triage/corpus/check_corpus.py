@@ -1,7 +1,7 @@
-"""Validate the triage corpus (brands.toml, train.jsonl, heldout.jsonl, fresh.jsonl … fresh6.jsonl).
+"""Validate the triage corpus (brands.toml, train.jsonl, heldout.jsonl, fresh.jsonl … fresh7.jsonl).
 
 Standard library only. The fresh sets are each by other writers about 8 brands of their own: no
-brand of a fresh set may have a post in any other split (see GUIDE.md). fresh5.jsonl is the test
+brand of a fresh set may have a post in any other split (see GUIDE.md). fresh7.jsonl is the test
 set; the earlier fresh sets were test sets and are training rows now that they have been read.
 
 Usage: python3 kizuna/triage/corpus/check_corpus.py
@@ -63,8 +63,9 @@ SPLITS = (
     ("fresh4.jsonl", "m"),
     ("fresh5.jsonl", "n"),
     ("fresh6.jsonl", "p"),
+    ("fresh7.jsonl", "q"),
 )
-FRESH_SPLITS = ("fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6")  # each about brands of its own
+FRESH_SPLITS = ("fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7")  # each about brands of its own
 KEYS = ("id", "brand", "text", "intent", "response", "risk", "lang", "author_followers", "context")
 BRAND_KEYS = ("id", "name", "aliases", "description", "industry")
 
