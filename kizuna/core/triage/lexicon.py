@@ -248,6 +248,22 @@ RESPONSE_CUES: Mapping[str, tuple[str, ...]] = {
     "guidance": (
         "いつ", "どこ", "どう", "?", "ますか", "ですか", "方法", "when", "where", "how",
     ),
+    # Whose doing the trouble is decides apology or guidance (GUIDE.md, urgent and delivery):
+    # ours (a promise broken, our outage, our block on a card) or theirs and the world's (a card
+    # they lost, a typo, the weather).
+    "our doing": (
+        "のせいで", "言われてたのに", "って言ってたのに", "予約してたのに", "予約したのに", "約束", "のはずが",
+        "はずなのに", "直ったはず", "直りましたって", "障害", "メンテ", "延長", "止められ", "停止され", "凍結され",
+        "ロックされ", "勝手に", "過ぎても", "過ぎたのに", "予定日を過ぎ", "予定日過ぎ",
+        "your system", "your app", "your site", "your fault", "flagged", "suspended", "blocked", "you promised",
+        "was promised", "supposed to",
+    ),
+    "their doing": (
+        "忘れた", "忘れて", "落とした", "なくした", "無くした", "失くした", "置き忘れ", "間違えて", "うっかり",
+        "自分で", "自分の", "地震", "台風", "大雪", "大雨", "事故渋滞", "渋滞", "天候", "予定では", "予定日は",
+        "forgot", "i lost", "lost my", "left my", "dropped my", "my mistake", "my fault", "by mistake",
+        "accidentally", "earthquake", "typhoon", "snowstorm", "traffic",
+    ),
 }
 
 # fmt: on

@@ -77,21 +77,19 @@ MODEL_NAME = "tfidf-lr"
 HERE = Path(__file__).resolve().parent
 DEFAULT_ARTIFACT = HERE / "model" / "default.npz"
 CORPUS = HERE.parents[1] / "triage" / "corpus"
-# What the shipped model learns from: train.jsonl, and the first four test sets (each by other
+# What the shipped model learns from: train.jsonl, and the first six test sets (each by other
 # writers about 8 brands of its own), put to training once they had been read: posts about more
 # brands teach more about a new company's brands (training on fresh.jsonl too lifted
 # fresh2.jsonl's response accuracy from 0.881 to 0.896).
-TRAIN_SETS = tuple(
-    CORPUS / name for name in ("train.jsonl", "fresh.jsonl", "fresh2.jsonl", "fresh3.jsonl", "fresh4.jsonl")
-)
+TRAIN_SETS = tuple(CORPUS / name for name in ("train.jsonl", "fresh.jsonl", *(f"fresh{n}.jsonl" for n in range(2, 7))))
 # The test set: posts by other writers about brands no other split has, never used to choose
 # anything; a model's "test" figures are measured on it (see GUIDE.md).
-TEST_SETS = (CORPUS / "fresh5.jsonl",)
+TEST_SETS = (CORPUS / "fresh7.jsonl",)
 REASON_NGRAMS = 12  # n-grams weighed for a reason's quoted words
 # Cue groups of harm that keep a post from being called noise by the model's probabilities.
 HARM_GROUPS = frozenset({"high:health and safety", "high:legal or regulator", "high:personal data"})
 # Cue groups added since artifacts began to record theirs: older artifacts were trained without them.
-GROUPS_SINCE_RECORDED = ("high-if-negative:accessibility",)
+GROUPS_SINCE_RECORDED = ("high-if-negative:accessibility", "response:our doing", "response:their doing")
 FIXED_RESPONSE = {"praise": "thanks", "question": "guidance", "defect": "apology", "staff": "apology", "noise": "none"}
 
 
@@ -145,6 +143,10 @@ class Settings:
     # (a second opinion; 0 turns it off). Set on the development sets, heldout and fresh4:
     # noise precision 0.966 -> 0.965 and 0.840 -> 0.911, recall 0.81 -> 0.79 and 0.75 -> 0.73.
     noise_second_opinion: float = 0.3
+    # Large reach makes a post high risk when either tier reads it as negative (set on the
+    # development sets: fresh6 high-risk recall 0.931 -> 0.944, heldout unchanged). Making it
+    # high whenever either tier's threshold does was dropped: heldout precision of high 0.55 -> 0.45.
+    reach_second_opinion: bool = True
     responses: dict[str, tuple[str, ...]] = field(default_factory=dict)  # answers seen per intent
 
 
@@ -275,13 +277,23 @@ class TriageModel:
         risk_probs = self.heads[tier + "risk"].proba(second, RISKS)
         response_probs = self.heads[tier + "response"].proba(second, RESPONSES)
         intents = choose_intents(intent_probs, noise_threshold)
-        if tier and s.noise_second_opinion:
-            # The semantic tier puts a post aside as noise only when the fast path also finds
-            # it somewhat likely: on new brands its confident noise was wrong where the n-grams
-            # disagreed (a drill that overheated, a snack that is someone's routine).
-            fast_noise = self.heads["intent"].proba(rows, INTENTS)[:, INTENTS.index("noise")]
-            doubted = (intents == INTENTS.index("noise")) & (fast_noise < s.noise_second_opinion)
-            intents = np.where(doubted, best_not_noise(intent_probs), intents)
+        risks = base_risks(risk_probs, high_threshold)
+        fast_negative = np.zeros(len(prepared), dtype=bool)
+        if tier:
+            # The fast path's second opinion. The semantic tier puts a post aside as noise only
+            # when the fast path also finds it somewhat likely: on new brands its confident noise
+            # was wrong where the n-grams disagreed (a drill that overheated, a snack that is
+            # someone's routine). And large reach makes a post high risk when either tier reads
+            # it as negative: the semantic tier read sarcasm by authors with tens of thousands of
+            # followers as praise (「腰痛持ちには地獄」, "Greenwashing at its finest").
+            fast_probs = self.heads["intent"].proba(rows, INTENTS)
+            if s.noise_second_opinion:
+                unlikely = fast_probs[:, INTENTS.index("noise")] < s.noise_second_opinion
+                doubted = (intents == INTENTS.index("noise")) & unlikely
+                intents = np.where(doubted, best_not_noise(intent_probs), intents)
+            if s.reach_second_opinion:
+                fast_intents = choose_intents(fast_probs, s.noise_threshold)
+                fast_negative = np.isin(fast_intents, [INTENTS.index(i) for i in NEGATIVE_INTENTS])
         all_hits = [lexicon().find(p.text) for p in prepared]
         # A post that names the brand with words of harm (異物, 消費者センター, 個人情報) is not
         # put aside as noise on the model's word alone: hiding it costs too much.
@@ -290,7 +302,6 @@ class TriageModel:
         # Brand sense, as a rule: the brand's name used only in a meaning its description rules out.
         other_meaning = np.array([p.evidence.other_meaning for p in prepared])
         intents = np.where(other_meaning, INTENTS.index("noise"), intents)
-        risks = base_risks(risk_probs, high_threshold)
         responses, response_conf = choose_responses(response_probs, intents, self._plausibility)
         count = np.arange(len(prepared))
         intent_conf = intent_probs[count, intents].tolist()
@@ -305,6 +316,7 @@ class TriageModel:
             hits = all_hits[i]
             folded = light_fold(post.original)
             forced, raised = risk_rules(post, intent, hits, folded)
+            raised = raised or (intent != "noise" and fast_negative[i] and post.followers >= LARGE_REACH)
             risk = RISKS[risks[i]]
             if forced or raised:
                 risk, risk_conf = "high", max(risk_p[i][2], 0.9)

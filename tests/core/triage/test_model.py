@@ -292,3 +292,27 @@ def test_an_amount_of_money_that_a_failure_took_forces_high_risk() -> None:
 )
 def test_it_reads_amounts_of_money_as_people_write_them(text: str, yen: list[int]) -> None:
     assert [v for _, _, v in money_amounts(normalize(text))] == yen
+
+
+def test_large_reach_is_high_risk_when_either_tier_reads_the_post_as_negative(
+    model: TriageModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import kizuna.core.triage.model as triage_model
+
+    reads = iter(["praise", "complaint"])  # the semantic tier's read first, then the fast path's
+
+    def read(probs: np.ndarray, threshold: float) -> np.ndarray:
+        return np.full(len(probs), INTENTS.index(next(reads)))
+
+    monkeypatch.setattr(triage_model, "choose_intents", read)
+    monkeypatch.setattr(triage_model, "base_risks", lambda probs, threshold: np.zeros(len(probs), dtype=int))
+    post = TriagePost(
+        "新型、野菜室が一番下に移動してて腰痛持ちには地獄。設計した人使ってみた?", author_followers=34_000
+    )
+    decision = model.predict_many([post])[0]
+    assert decision.intent.value == "praise"
+    assert decision.risk.value == "high"
+    assert "risk high: large reach, the author has 34,000 followers" in decision.reasons
+    reads = iter(["praise", "complaint"])
+    monkeypatch.setattr(model, "settings", replace(model.settings, reach_second_opinion=False))
+    assert model.predict_many([post])[0].risk.value == "low"  # the model's own risk, patched out
