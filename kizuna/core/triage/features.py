@@ -495,6 +495,9 @@ tbh lol omg pls btw like got get it's i'm i've that's there's"""
 _FUNCTION_WORDS = frozenset(_FUNCTION_WORD_LIST.split())
 
 
+_DEPENDENT_KANA = frozenset("ァィゥェォャュョッヮーぁぃぅぇぉゃゅょっゎ")
+
+
 def readable_spans(
     original: str,
     normalized: str,
@@ -531,6 +534,12 @@ def readable_spans(
         while start > 0 and _LATIN_PAIR.fullmatch(normalized[start - 1 : start + 1]):
             start -= 1
         while end < size and _LATIN_PAIR.fullmatch(normalized[end - 1 : end + 1]):
+            end += 1
+        # Nor half a mora: a small kana or a long-vowel mark belongs to the kana before it
+        # (「ャンセルした」 is 「キャンセルした」).
+        while start > 0 and normalized[start] in _DEPENDENT_KANA:
+            start -= 1
+        while end < size and normalized[end] in _DEPENDENT_KANA:
             end += 1
         # A run across punctuation is two phrases: show the longer one.
         pieces = [p for p in _BREAK.split(normalized[start:end]) if p]

@@ -316,3 +316,11 @@ def test_large_reach_is_high_risk_when_either_tier_reads_the_post_as_negative(
     reads = iter(["praise", "complaint"])
     monkeypatch.setattr(model, "settings", replace(model.settings, reach_second_opinion=False))
     assert model.predict_many([post])[0].risk.value == "low"  # the model's own risk, patched out
+
+
+def test_a_reason_never_starts_or_ends_inside_a_mora() -> None:
+    text = "無料キャンセルしたのに落ちてる"
+    normalized = normalize(text)
+    start = normalized.index(normalize("ャンセル"))
+    spans = readable_spans(text, normalized, [(start, start + 6, 2.0)])
+    assert spans == ["キャンセルした"]
