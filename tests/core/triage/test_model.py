@@ -219,15 +219,21 @@ def test_it_decides_nothing_for_an_empty_batch(model: TriageModel) -> None:
     assert normalize("") == ""
 
 
-def test_words_of_harm_keep_a_post_from_being_put_aside_as_noise(
-    model: TriageModel, snack: BrandContext, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def model_says_noise(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the model's own choice of intent noise for every post (the rules still apply)."""
     import kizuna.core.triage.model as triage_model
 
     def all_noise(probs: np.ndarray, threshold: float) -> np.ndarray:
         return np.full(len(probs), INTENTS.index("noise"))
 
     monkeypatch.setattr(triage_model, "choose_intents", all_noise)
+
+
+@pytest.mark.usefixtures("model_says_noise")
+def test_words_of_harm_keep_a_post_from_being_put_aside_as_noise(
+    model: TriageModel, snack: BrandContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(model, "settings", replace(model.settings, noise_second_opinion=0.0))
     harmed, plain, other_sense = model.predict_many(
         [
@@ -241,15 +247,12 @@ def test_words_of_harm_keep_a_post_from_being_put_aside_as_noise(
     assert other_sense.intent.value == "noise"
 
 
+@pytest.mark.usefixtures("model_says_noise")
 def test_the_semantic_tier_calls_noise_only_with_the_fast_paths_second_opinion(
     model: TriageModel, snack: BrandContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import kizuna.core.triage.model as triage_model
 
-    def all_noise(probs: np.ndarray, threshold: float) -> np.ndarray:
-        return np.full(len(probs), INTENTS.index("noise"))
-
-    monkeypatch.setattr(triage_model, "choose_intents", all_noise)
     posts = [TriagePost("サクッとの新しい味、期待してたのに湿気ってた", brand=snack)]
     fast_noise = model.heads["intent"].proba(
         triage_model.feature_matrix(
