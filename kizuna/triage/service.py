@@ -18,9 +18,11 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from kizuna.accounts.models import Workspace
 from kizuna.brands.models import Brand
+from kizuna.core.triage.evaluate import GOALS
 from kizuna.core.triage.model import (
     CORPUS,
     TEST_SETS,
@@ -90,6 +92,30 @@ def _headline(metrics: dict[str, Any]) -> dict[str, Any]:
     if test:
         figures["test"] = {**test.get("headline", {}), "rows": test.get("rows")}
     return figures
+
+
+@dataclass(frozen=True)
+class Figure:
+    label: str
+    value: float | None
+    goal: float
+
+    @property
+    def met(self) -> bool:
+        return self.value is not None and self.value >= self.goal
+
+
+FIGURE_LABELS = {
+    "intent_macro_f1": gettext_lazy("Intent macro-F1"),
+    "response_accuracy": gettext_lazy("Response accuracy"),
+    "high_risk_recall": gettext_lazy("High-risk recall"),
+    "noise_precision": gettext_lazy("Noise precision"),
+}
+
+
+def goal_figures(figures: dict[str, Any]) -> list[Figure]:
+    """Return the four headline figures beside their goals, in the goals' order."""
+    return [Figure(str(FIGURE_LABELS[key]), figures.get(key), goal) for key, goal in GOALS.items()]
 
 
 @dataclass

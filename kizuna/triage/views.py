@@ -34,6 +34,8 @@ def overview(request: HttpRequest, slug: str) -> HttpResponse:
             "workspace": ws,
             "nav": "triage",
             "info": info,
+            "heldout_figures": service.goal_figures(info.metrics),
+            "test_figures": service.goal_figures(info.metrics["test"]) if info.metrics.get("test") else [],
             "versions": ws.triage_models.all()[:10],
             "feedback_total": feedback.count(),
             "feedback_by_kind": feedback.values("kind").annotate(n=Count("id")).order_by("kind"),

@@ -71,6 +71,18 @@ def test_the_triage_page_shows_the_model_in_use_measured_on_both_sets(cast: Cast
     rows = sum(len(path.read_text(encoding="utf-8").splitlines()) for path in TEST_SETS)  # the test sets together
     assert f"テストセットでの精度(学習に使っていないブランドについて別の書き手が書いた {rows} 件" in page
     assert page.count("分類マクロF1") >= 2
+    assert page.count("≥ 0.85") >= 2  # each figure beside its goal, on both sets
+    assert "達成" in page or "未達" in page
+
+
+def test_a_figure_is_met_only_at_or_above_its_goal() -> None:
+    figures = service.goal_figures({"intent_macro_f1": 0.85, "response_accuracy": 0.893, "noise_precision": 0.9})
+    assert [(f.value, f.goal, f.met) for f in figures] == [
+        (0.85, 0.85, True),
+        (0.893, 0.90, False),
+        (None, 0.95, False),  # not measured is not met
+        (0.9, 0.90, True),
+    ]
 
 
 def test_a_retrain_learns_the_corpus_and_the_teams_decisions(
