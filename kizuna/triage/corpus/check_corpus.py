@@ -1,4 +1,4 @@
-"""Validate the triage corpus (brands.toml, train.jsonl, heldout.jsonl, fresh.jsonl … fresh7.jsonl).
+"""Validate the triage corpus (brands.toml, train.jsonl, heldout.jsonl, fresh.jsonl … fresh8.jsonl).
 
 Standard library only. The fresh sets are each by other writers about 8 brands of their own: no
 brand of a fresh set may have a post in any other split (see GUIDE.md). fresh7.jsonl is the test
@@ -64,8 +64,10 @@ SPLITS = (
     ("fresh5.jsonl", "n"),
     ("fresh6.jsonl", "p"),
     ("fresh7.jsonl", "q"),
+    ("fresh8.jsonl", "r"),
 )
-FRESH_SPLITS = ("fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7")  # each about brands of its own
+# Each about brands of its own.
+FRESH_SPLITS = ("fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7", "fresh8")
 KEYS = ("id", "brand", "text", "intent", "response", "risk", "lang", "author_followers", "context")
 BRAND_KEYS = ("id", "name", "aliases", "description", "industry")
 
