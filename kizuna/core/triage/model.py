@@ -277,7 +277,6 @@ class TriageModel:
         risk_probs = self.heads[tier + "risk"].proba(second, RISKS)
         response_probs = self.heads[tier + "response"].proba(second, RESPONSES)
         intents = choose_intents(intent_probs, noise_threshold)
-        risks = base_risks(risk_probs, high_threshold)
         fast_negative = np.zeros(len(prepared), dtype=bool)
         if tier:
             # The fast path's second opinion. The semantic tier puts a post aside as noise only
@@ -302,6 +301,7 @@ class TriageModel:
         # Brand sense, as a rule: the brand's name used only in a meaning its description rules out.
         other_meaning = np.array([p.evidence.other_meaning for p in prepared])
         intents = np.where(other_meaning, INTENTS.index("noise"), intents)
+        risks = base_risks(risk_probs, high_threshold)
         responses, response_conf = choose_responses(response_probs, intents, self._plausibility)
         count = np.arange(len(prepared))
         intent_conf = intent_probs[count, intents].tolist()
