@@ -1,7 +1,7 @@
-"""Validate the triage corpus (brands.toml, train.jsonl, heldout.jsonl, fresh.jsonl … fresh8.jsonl).
+"""Validate the triage corpus (brands.toml, train.jsonl, heldout.jsonl, fresh.jsonl … fresh9.jsonl).
 
-Standard library only. The fresh sets are each by other writers about 8 brands of their own: no
-brand of a fresh set may have a post in any other split (see GUIDE.md). fresh7.jsonl is the test
+Standard library only. The fresh sets are each by other writers about brands of their own (8, fresh8 16): no
+brand of a fresh set may have a post in any other split (see GUIDE.md). fresh8.jsonl is the test
 set; the earlier fresh sets were test sets and are training rows now that they have been read.
 
 Usage: python3 kizuna/triage/corpus/check_corpus.py
@@ -65,9 +65,10 @@ SPLITS = (
     ("fresh6.jsonl", "p"),
     ("fresh7.jsonl", "q"),
     ("fresh8.jsonl", "r"),
+    ("fresh9.jsonl", "s"),
 )
 # Each about brands of its own.
-FRESH_SPLITS = ("fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7", "fresh8")
+FRESH_SPLITS = ("fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7", "fresh8", "fresh9")
 KEYS = ("id", "brand", "text", "intent", "response", "risk", "lang", "author_followers", "context")
 BRAND_KEYS = ("id", "name", "aliases", "description", "industry")
 
