@@ -327,3 +327,17 @@ def test_a_reason_never_starts_or_ends_inside_a_mora() -> None:
     start = normalized.index(normalize("ャンセル"))
     spans = readable_spans(text, normalized, [(start, start + 6, 2.0)])
     assert spans == ["キャンセルした"]
+
+
+def test_a_post_the_model_finds_likeliest_noise_but_keeps_may_be_answered_with_nothing() -> None:
+    from kizuna.core.triage.model import choose_responses, response_plausibility
+
+    plausibility = response_plausibility({})
+    probs = np.zeros((2, len(RESPONSES)))
+    probs[:, RESPONSES.index("thanks")], probs[:, RESPONSES.index("none")] = 0.4, 0.6
+    praise = np.full(2, INTENTS.index("praise"))
+    sure, doubtful = choose_responses(probs, praise, plausibility, np.array([False, True]))[0]
+    assert RESPONSES[sure] == "thanks"  # praise is thanked
+    assert RESPONSES[doubtful] == "none"  # ... unless the model found noise likeliest
+    probs[:, RESPONSES.index("none")] = 0.2
+    assert RESPONSES[choose_responses(probs, praise, plausibility, np.array([True, True]))[0][0]] == "thanks"
