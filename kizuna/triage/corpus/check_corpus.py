@@ -1,4 +1,4 @@
-"""Validate the triage corpus (brands.toml, train.jsonl, heldout.jsonl, fresh.jsonl … fresh9.jsonl).
+"""Validate the triage corpus (brands.toml, train.jsonl, heldout.jsonl, fresh.jsonl … fresh10.jsonl).
 
 Standard library only. The fresh sets are each by other writers about brands of their own (8, fresh8 16): no
 brand of a fresh set may have a post in any other split (see GUIDE.md). fresh8.jsonl is the test
@@ -66,9 +66,10 @@ SPLITS = (
     ("fresh7.jsonl", "q"),
     ("fresh8.jsonl", "r"),
     ("fresh9.jsonl", "s"),
+    ("fresh10.jsonl", "u"),
 )
 # Each about brands of its own.
-FRESH_SPLITS = ("fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7", "fresh8", "fresh9")
+FRESH_SPLITS = ("fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7", "fresh8", "fresh9", "fresh10")
 KEYS = ("id", "brand", "text", "intent", "response", "risk", "lang", "author_followers", "context")
 BRAND_KEYS = ("id", "name", "aliases", "description", "industry")
 
