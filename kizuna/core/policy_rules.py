@@ -383,7 +383,7 @@ def name_variants(operator: str) -> list[str]:
     folded = fold(operator).strip()
     parts = [p for p in regex.split(r"[\s・·]+", folded) if p and not (p.isascii() and len(p) == 1)]
     variants = {"".join(parts), *parts} if parts else set()
-    return sorted((v for v in variants if v), key=len, reverse=True)
+    return sorted((v for v in variants if v), key=lambda v: (-len(v), v))
 
 
 def _name_pattern(operator: str) -> str | None:

@@ -194,7 +194,7 @@ def brand_sense(brand: BrandContext) -> BrandSense:
     written = {n for n in map(normalize, (brand.name, *brand.aliases)) if n}
     # "TSUBASA Air" is also written "Tsubasa": the first word of a Latin name is an alias too.
     written |= {a.split(" ")[0] for a in written if _LATIN_ALIAS.fullmatch(a) and " " in a}
-    aliases = sorted(written, key=len, reverse=True)
+    aliases = sorted(written, key=lambda a: (-len(a), a))  # a set's order changes with the process
     negative: list[str] = []
     positive: list[str] = []
     for sentence in _SENTENCE_END.split(brand.description):
@@ -247,7 +247,7 @@ def brand_passages(brand: BrandContext) -> tuple[str, str]:
     names the brand shares them, so they would make "what it is not" (which repeats the
     name in its other senses) look near to any post that names the brand, whatever it says.
     """
-    names = sorted({n for n in (brand.name, *brand.aliases) if n}, key=len, reverse=True)
+    names = sorted({n for n in (brand.name, *brand.aliases) if n}, key=lambda n: (-len(n), n))
 
     def without_names(sentence: str) -> str:
         for name in names:
@@ -264,15 +264,19 @@ def brand_passages(brand: BrandContext) -> tuple[str, str]:
 
 
 def find_aliases(sense: BrandSense, normalized: str) -> list[tuple[int, int]]:
-    """Return the (start, end) of each alias occurrence, longest alias first, not overlapping."""
-    taken: list[tuple[int, int]] = []
+    """Return the (start, end) of each alias occurrence, not overlapping: the longest alias first,
+    and of two as long the one that occurs first (「ぽかぽかこたつ」: ぽかぽか, not ぽかこた)."""
+    found = []
     for alias in sense.aliases:
         start = normalized.find(alias)
         while start >= 0:
-            end = start + len(alias)
-            if not any(s < end and start < e for s, e in taken):
-                taken.append((start, end))
+            found.append((-len(alias), start))
             start = normalized.find(alias, start + 1)
+    taken: list[tuple[int, int]] = []
+    for length, start in sorted(found):
+        end = start - length
+        if not any(s < end and start < e for s, e in taken):
+            taken.append((start, end))
     return sorted(taken)
 
 
