@@ -25,6 +25,8 @@ separate embedding head blended with the fast path (intent macro-F1 out of fold:
 fast path 0.76). predict/predict_many use it by default when the model has it and the embedder is
 installed; fast_only=True decides with the fast heads alone (thousands of posts/s instead of
 tens). The embedder's name, prefix, dimension and weight are stored in the artifact's settings.
+Whether a post is noise is the semantic tier's call (with the fast path's second opinion); which
+other intent it is and how to answer it, the two tiers decide together (Settings.tier_vote).
 
 Reasons quote the post: the cues found and the runs of the text that weigh most for the
 label. The artifact is an .npz of plain arrays (no pickle), loaded with numpy only.
@@ -77,14 +79,14 @@ MODEL_NAME = "tfidf-lr"
 HERE = Path(__file__).resolve().parent
 DEFAULT_ARTIFACT = HERE / "model" / "default.npz"
 CORPUS = HERE.parents[1] / "triage" / "corpus"
-# What the shipped model learns from: train.jsonl, and the first seven test sets (each by other
+# What the shipped model learns from: train.jsonl, and the first eight test sets (each by other
 # writers about 8 brands of its own), put to training once they had been read: posts about more
 # brands teach more about a new company's brands (training on fresh.jsonl too lifted
 # fresh2.jsonl's response accuracy from 0.881 to 0.896).
-TRAIN_SETS = tuple(CORPUS / name for name in ("train.jsonl", "fresh.jsonl", *(f"fresh{n}.jsonl" for n in range(2, 8))))
+TRAIN_SETS = tuple(CORPUS / name for name in ("train.jsonl", "fresh.jsonl", *(f"fresh{n}.jsonl" for n in range(2, 9))))
 # The test set: posts by other writers about brands no other split has, never used to choose
 # anything; a model's "test" figures are measured on it (see GUIDE.md).
-TEST_SETS = (CORPUS / "fresh8.jsonl",)
+TEST_SETS = (CORPUS / "fresh9.jsonl",)
 REASON_NGRAMS = 12  # n-grams weighed for a reason's quoted words
 # Cue groups of harm that keep a post from being called noise by the model's probabilities.
 HARM_GROUPS = frozenset({"high:health and safety", "high:legal or regulator", "high:personal data"})
@@ -147,6 +149,15 @@ class Settings:
     # development sets: fresh6 high-risk recall 0.931 -> 0.944, heldout unchanged). Making it
     # high whenever either tier's threshold does was dropped: heldout precision of high 0.55 -> 0.45.
     reach_second_opinion: bool = True
+    # With the semantic tier, a post not put aside as noise takes the intent, and the answer, of
+    # the two tiers' probabilities mixed with this weight for the fast path's (0: the semantic
+    # tier's alone, as models before it). Set on the development sets with the model that had
+    # read fresh8 (0.5, a plain mean, measured best of 0.3-0.6 on both): intent macro-F1 0.865 ->
+    # 0.871 and 0.906 -> 0.912, response accuracy 0.893 -> 0.899 and 0.931 -> 0.935 (heldout,
+    # fresh8); high-risk recall 0.954 and 0.971 -> 0.963 (one post of 136); noise unchanged.
+    # Mixing the noise decision too was dropped: the threshold chosen on the mean out of fold was
+    # loose on new brands (fresh7 noise precision 0.896 -> 0.849).
+    tier_vote: float = 0.5
     responses: dict[str, tuple[str, ...]] = field(default_factory=dict)  # answers seen per intent
 
 
@@ -279,6 +290,7 @@ class TriageModel:
         intents = choose_intents(intent_probs, noise_threshold)
         likely_noise = np.argmax(intent_probs, axis=1) == INTENTS.index("noise")
         fast_negative = np.zeros(len(prepared), dtype=bool)
+        vote = intent_probs  # what a post is, once it is not put aside as noise
         if tier:
             # The fast path's second opinion. The semantic tier puts a post aside as noise only
             # when the fast path also finds it somewhat likely: on new brands its confident noise
@@ -294,11 +306,19 @@ class TriageModel:
             if s.reach_second_opinion:
                 fast_intents = choose_intents(fast_probs, s.noise_threshold)
                 fast_negative = np.isin(fast_intents, [INTENTS.index(i) for i in NEGATIVE_INTENTS])
+            if s.tier_vote:
+                # Whether a post is noise stays the semantic tier's call (its threshold was chosen
+                # on its own probabilities); which other intent it is, and how to answer it, the
+                # two tiers decide together: they err on different posts.
+                vote = (1 - s.tier_vote) * intent_probs + s.tier_vote * fast_probs
+                intents = np.where(intents == INTENTS.index("noise"), intents, best_not_noise(vote))
+                fast_response = self.heads["response"].proba(stage_two(rows, fast_probs, prepared), RESPONSES)
+                response_probs = (1 - s.tier_vote) * response_probs + s.tier_vote * fast_response
         all_hits = [lexicon().find(p.text) for p in prepared]
         # A post that names the brand with words of harm (異物, 消費者センター, 個人情報) is not
         # put aside as noise on the model's word alone: hiding it costs too much.
         harm = np.array([any(h.cue.group in HARM_GROUPS for h in hits) for hits in all_hits])
-        intents = np.where(harm & (intents == INTENTS.index("noise")), best_not_noise(intent_probs), intents)
+        intents = np.where(harm & (intents == INTENTS.index("noise")), best_not_noise(vote), intents)
         # Brand sense, as a rule: the brand's name used only in a meaning its description rules out.
         other_meaning = np.array([p.evidence.other_meaning for p in prepared])
         intents = np.where(other_meaning, INTENTS.index("noise"), intents)
@@ -309,7 +329,8 @@ class TriageModel:
         doubtful = likely_noise & (intents != INTENTS.index("noise")) & ~harm
         responses, response_conf = choose_responses(response_probs, intents, self._plausibility, doubtful)
         count = np.arange(len(prepared))
-        intent_conf = intent_probs[count, intents].tolist()
+        is_noise = intents == INTENTS.index("noise")
+        intent_conf = np.where(is_noise, intent_probs[count, intents], vote[count, intents]).tolist()
         # Each n-gram's weight for the chosen intent, for the reasons (the fast features come
         # first in the semantic heads too, so the same rows index both).
         per_row = np.diff(rows.indptr)
@@ -415,6 +436,7 @@ class TriageModel:
             settings = dict(meta["settings"])
             settings["responses"] = {k: tuple(v) for k, v in settings["responses"].items()}
             settings.setdefault("brand_similarity_weight", 0.0)  # saved before the brand features
+            settings.setdefault("tier_vote", 0.0)  # saved before the tiers voted on intent and answer
             vectorizer = NgramVectorizer(data["vocabulary"].tolist(), data["idf"].astype(np.float64))
             heads = {
                 name: Head(tuple(data[f"{name}_classes"].tolist()), data[f"{name}_weights"], data[f"{name}_bias"])

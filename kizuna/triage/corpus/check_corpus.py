@@ -1,7 +1,7 @@
 """Validate the triage corpus (brands.toml, train.jsonl, heldout.jsonl, fresh.jsonl … fresh10.jsonl).
 
 Standard library only. The fresh sets are each by other writers about brands of their own (8, fresh8 16): no
-brand of a fresh set may have a post in any other split (see GUIDE.md). fresh8.jsonl is the test
+brand of a fresh set may have a post in any other split (see GUIDE.md). fresh9.jsonl is the test
 set; the earlier fresh sets were test sets and are training rows now that they have been read.
 
 Usage: python3 kizuna/triage/corpus/check_corpus.py

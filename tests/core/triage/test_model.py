@@ -309,6 +309,7 @@ def test_large_reach_is_high_risk_when_either_tier_reads_the_post_as_negative(
 
     monkeypatch.setattr(triage_model, "choose_intents", read)
     monkeypatch.setattr(triage_model, "base_risks", lambda probs, threshold: np.zeros(len(probs), dtype=int))
+    monkeypatch.setattr(model, "settings", replace(model.settings, tier_vote=0.0))  # the reads as patched
     post = TriagePost(
         "新型、野菜室が一番下に移動してて腰痛持ちには地獄。設計した人使ってみた?", author_followers=34_000
     )
@@ -341,6 +342,36 @@ def test_a_post_the_model_finds_likeliest_noise_but_keeps_may_be_answered_with_n
     assert RESPONSES[doubtful] == "none"  # ... unless the model found noise likeliest
     probs[:, RESPONSES.index("none")] = 0.2
     assert RESPONSES[choose_responses(probs, praise, plausibility, np.array([True, True]))[0][0]] == "thanks"
+
+
+def test_the_tiers_vote_on_what_a_post_is_once_it_is_not_noise(
+    model: TriageModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    post = TriagePost("まっしろの洗濯機、脱水のたびに変な音がして止まる", brand=WASHER)
+    weight = model.settings.tier_vote
+    assert weight > 0
+    both, fast = model.predict(post), model.predict(post, fast_only=True)
+    monkeypatch.setattr(model, "settings", replace(model.settings, tier_vote=0.0))
+    alone = model.predict(post)
+    assert both.intent.value == fast.intent.value == alone.intent.value == "defect"
+    mean = (1 - weight) * alone.intent.confidence + weight * fast.intent.confidence
+    assert both.intent.confidence == pytest.approx(mean, abs=1e-3)
+
+
+def test_an_artifact_saved_before_the_tiers_voted_decides_with_the_semantic_tier_alone(tmp_path: Path) -> None:
+    from kizuna.core.triage.model import Settings
+
+    rows = [json.loads(line) for line in (CORPUS / "train.jsonl").read_text(encoding="utf-8").splitlines()][:150]
+    brands = load_brands(CORPUS / "brands.toml")
+    train(rows, brands=brands, settings=replace(Settings(), embedder="")).save(tmp_path / "now.npz")
+    with np.load(tmp_path / "now.npz") as data:
+        arrays = {name: data[name] for name in data.files}
+    meta = json.loads(str(arrays["meta"]))
+    del meta["settings"]["tier_vote"]
+    arrays["meta"] = np.array(json.dumps(meta, ensure_ascii=False))
+    np.savez_compressed(tmp_path / "before.npz", **arrays)  # type: ignore[arg-type]
+    assert TriageModel.load(tmp_path / "now.npz").settings.tier_vote == Settings().tier_vote > 0
+    assert TriageModel.load(tmp_path / "before.npz").settings.tier_vote == 0.0
 
 
 def test_which_alias_is_masked_does_not_change_with_the_process() -> None:
