@@ -12,7 +12,8 @@ its thread context at half weight, cue-word counts, brand sense, reach):
   about the brand high, and so does reach >= 10,000 for a negative post (one that says something
   went wrong): a complaint seen by tens of thousands is where a fire (炎上) starts.
 - response: learned over the same inputs, then chosen among the answers the chosen intent takes
-  (praise always gets thanks; a delivery post thanks never, an apology or guidance by what it says).
+  (praise gets thanks; a delivery post thanks never, an apology or guidance by what it says), or
+  none for a post the model found likeliest noise but kept in the queue (choose_responses).
   This measured better on out-of-fold training predictions than deriving it from the intent.
 
 The semantic tier: the same three heads fitted again over [those features ‖ the post's
@@ -80,7 +81,7 @@ HERE = Path(__file__).resolve().parent
 DEFAULT_ARTIFACT = HERE / "model" / "default.npz"
 CORPUS = HERE.parents[1] / "triage" / "corpus"
 # What the shipped model learns from: train.jsonl, and the first eight test sets (each by other
-# writers about 8 brands of its own), put to training once they had been read: posts about more
+# writers about brands of its own), put to training once they had been read: posts about more
 # brands teach more about a new company's brands (training on fresh.jsonl too lifted
 # fresh2.jsonl's response accuracy from 0.881 to 0.896).
 TRAIN_SETS = tuple(CORPUS / name for name in ("train.jsonl", "fresh.jsonl", *(f"fresh{n}.jsonl" for n in range(2, 9))))
@@ -509,6 +510,8 @@ def choose_responses(
     thanks) is never offered: an operator trusts a decision whose parts agree. Weighing by
     every intent's probability instead was hardly more accurate (held-out response accuracy 0.883
     against 0.881) and gave 13 of 824 held-out posts answers their own intent rules out.
+    A doubtful row (the model found noise likeliest, the post was kept) may also get noise's
+    answer, none.
     """
     allowed = plausibility[intents]
     if doubtful is not None:
