@@ -93,6 +93,7 @@ REASON_NGRAMS = 12  # n-grams weighed for a reason's quoted words
 HARM_GROUPS = frozenset({"high:health and safety", "high:legal or regulator", "high:personal data"})
 # Cue groups added since artifacts began to record theirs: older artifacts were trained without them.
 GROUPS_SINCE_RECORDED = ("high-if-negative:accessibility", "response:our doing", "response:their doing")
+NOISE = INTENTS.index("noise")  # the column of noise in intent probabilities
 FIXED_RESPONSE = {"praise": "thanks", "question": "guidance", "defect": "apology", "staff": "apology", "noise": "none"}
 
 
@@ -289,7 +290,7 @@ class TriageModel:
         risk_probs = self.heads[tier + "risk"].proba(second, RISKS)
         response_probs = self.heads[tier + "response"].proba(second, RESPONSES)
         intents = choose_intents(intent_probs, noise_threshold)
-        likely_noise = np.argmax(intent_probs, axis=1) == INTENTS.index("noise")
+        likely_noise = np.argmax(intent_probs, axis=1) == NOISE
         fast_negative = np.zeros(len(prepared), dtype=bool)
         vote = intent_probs  # what a post is, once it is not put aside as noise
         if tier:
@@ -301,8 +302,8 @@ class TriageModel:
             # followers as praise (「腰痛持ちには地獄」, "Greenwashing at its finest").
             fast_probs = self.heads["intent"].proba(rows, INTENTS)
             if s.noise_second_opinion:
-                unlikely = fast_probs[:, INTENTS.index("noise")] < s.noise_second_opinion
-                doubted = (intents == INTENTS.index("noise")) & unlikely
+                unlikely = fast_probs[:, NOISE] < s.noise_second_opinion
+                doubted = (intents == NOISE) & unlikely
                 intents = np.where(doubted, best_not_noise(intent_probs), intents)
             if s.reach_second_opinion:
                 fast_intents = choose_intents(fast_probs, s.noise_threshold)
@@ -312,25 +313,25 @@ class TriageModel:
                 # on its own probabilities); which other intent it is, and how to answer it, the
                 # two tiers decide together: they err on different posts.
                 vote = (1 - s.tier_vote) * intent_probs + s.tier_vote * fast_probs
-                intents = np.where(intents == INTENTS.index("noise"), intents, best_not_noise(vote))
+                intents = np.where(intents == NOISE, intents, best_not_noise(vote))
                 fast_response = self.heads["response"].proba(stage_two(rows, fast_probs, prepared), RESPONSES)
                 response_probs = (1 - s.tier_vote) * response_probs + s.tier_vote * fast_response
         all_hits = [lexicon().find(p.text) for p in prepared]
         # A post that names the brand with words of harm (異物, 消費者センター, 個人情報) is not
         # put aside as noise on the model's word alone: hiding it costs too much.
         harm = np.array([any(h.cue.group in HARM_GROUPS for h in hits) for hits in all_hits])
-        intents = np.where(harm & (intents == INTENTS.index("noise")), best_not_noise(vote), intents)
+        intents = np.where(harm & (intents == NOISE), best_not_noise(vote), intents)
         # Brand sense, as a rule: the brand's name used only in a meaning its description rules out.
         other_meaning = np.array([p.evidence.other_meaning for p in prepared])
-        intents = np.where(other_meaning, INTENTS.index("noise"), intents)
+        intents = np.where(other_meaning, NOISE, intents)
         risks = base_risks(risk_probs, high_threshold)
         # Noise the model found likeliest but not sure enough to put aside stays in the queue
         # under its next intent, and may be answered with nothing: a post that is probably not
         # about us is not thanked or apologised to by default (harm words aside).
-        doubtful = likely_noise & (intents != INTENTS.index("noise")) & ~harm
+        doubtful = likely_noise & (intents != NOISE) & ~harm
         responses, response_conf = choose_responses(response_probs, intents, self._plausibility, doubtful)
         count = np.arange(len(prepared))
-        is_noise = intents == INTENTS.index("noise")
+        is_noise = intents == NOISE
         intent_conf = np.where(is_noise, intent_probs[count, intents], vote[count, intents]).tolist()
         # Each n-gram's weight for the chosen intent, for the reasons (the fast features come
         # first in the semantic heads too, so the same rows index both).
@@ -452,14 +453,14 @@ def choose_intents(probs: np.ndarray, noise_threshold: float) -> np.ndarray:
     order = np.argsort(-probs, axis=1)
     best, second = order[:, 0], order[:, 1]
     rows = np.arange(len(probs))
-    doubtful_noise = (best == INTENTS.index("noise")) & (probs[rows, best] < noise_threshold)
+    doubtful_noise = (best == NOISE) & (probs[rows, best] < noise_threshold)
     return np.where(doubtful_noise, second, best)
 
 
 def best_not_noise(probs: np.ndarray) -> np.ndarray:
     """Return each row's most likely intent other than noise (index)."""
     masked = probs.copy()
-    masked[:, INTENTS.index("noise")] = -1.0
+    masked[:, NOISE] = -1.0
     return np.argmax(masked, axis=1)
 
 
@@ -515,7 +516,7 @@ def choose_responses(
     """
     allowed = plausibility[intents]
     if doubtful is not None:
-        allowed = np.where(doubtful[:, None], np.maximum(allowed, plausibility[INTENTS.index("noise")]), allowed)
+        allowed = np.where(doubtful[:, None], np.maximum(allowed, plausibility[NOISE]), allowed)
     scores = probs * allowed
     best = np.argmax(scores, axis=1)
     totals = scores.sum(axis=1)

@@ -33,6 +33,7 @@ from kizuna.core.triage.features import (
 from kizuna.core.triage.lexicon import INTENTS, RESPONSES, RISKS, lexicon
 from kizuna.core.triage.model import (
     MODEL_NAME,
+    NOISE,
     SEMANTIC,
     Head,
     Settings,
@@ -245,10 +246,9 @@ def _noise_threshold(probs: np.ndarray, gold: Sequence[str], target: float, leas
     across one step, and a 21-word change or another shuffle of the folds moved the threshold
     that whole step (0.800 / 0.825). The first `least` calls are too few to judge.
     """
-    noise = INTENTS.index("noise")
-    called = np.argmax(probs, axis=1) == noise
-    order = np.argsort(-probs[called, noise], kind="stable")
-    p = probs[called, noise][order]
+    called = np.argmax(probs, axis=1) == NOISE
+    order = np.argsort(-probs[called, NOISE], kind="stable")
+    p = probs[called, NOISE][order]
     right = np.array([g == "noise" for g in gold], dtype=bool)[called][order]
     precision = np.cumsum(right) / np.arange(1, len(right) + 1)
     short = np.flatnonzero((precision < target) & (np.arange(len(right)) >= least))
