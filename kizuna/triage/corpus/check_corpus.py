@@ -1,4 +1,4 @@
-"""Validate the triage corpus (brands.toml, train.jsonl, heldout.jsonl, fresh.jsonl … fresh11.jsonl).
+"""Validate the triage corpus (brands.toml, train.jsonl, heldout.jsonl, fresh.jsonl … fresh12.jsonl).
 
 Standard library only. The fresh sets are each by other writers about brands of their own (8, fresh8 16): no
 brand of a fresh set may have a post in any other split (see GUIDE.md). fresh9.jsonl is the test
@@ -68,9 +68,10 @@ SPLITS = (
     ("fresh9.jsonl", "s"),
     ("fresh10.jsonl", "u"),
     ("fresh11.jsonl", "v"),
+    ("fresh12.jsonl", "w"),
 )
 # Each about brands of its own.
-FRESH_SPLITS = ("fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7", "fresh8", "fresh9", "fresh10", "fresh11")
+FRESH_SPLITS = ("fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7", "fresh8", "fresh9", "fresh10", "fresh11", "fresh12")
 KEYS = ("id", "brand", "text", "intent", "response", "risk", "lang", "author_followers", "context")
 BRAND_KEYS = ("id", "name", "aliases", "description", "industry")
 
