@@ -80,14 +80,14 @@ MODEL_NAME = "tfidf-lr"
 HERE = Path(__file__).resolve().parent
 DEFAULT_ARTIFACT = HERE / "model" / "default.npz"
 CORPUS = HERE.parents[1] / "triage" / "corpus"
-# What the shipped model learns from: train.jsonl, and the first eight test sets (each by other
+# What the shipped model learns from: train.jsonl, and the first ten test sets (each by other
 # writers about brands of its own), put to training once they had been read: posts about more
 # brands teach more about a new company's brands (training on fresh.jsonl too lifted
 # fresh2.jsonl's response accuracy from 0.881 to 0.896).
-TRAIN_SETS = tuple(CORPUS / name for name in ("train.jsonl", "fresh.jsonl", *(f"fresh{n}.jsonl" for n in range(2, 9))))
+TRAIN_SETS = tuple(CORPUS / name for name in ("train.jsonl", "fresh.jsonl", *(f"fresh{n}.jsonl" for n in range(2, 11))))
 # The test set: posts by other writers about brands no other split has, never used to choose
 # anything; a model's "test" figures are measured on it (see GUIDE.md).
-TEST_SETS = (CORPUS / "fresh9.jsonl",)
+TEST_SETS = (CORPUS / "fresh11.jsonl",)
 REASON_NGRAMS = 12  # n-grams weighed for a reason's quoted words
 # Cue groups of harm that keep a post from being called noise by the model's probabilities.
 HARM_GROUPS = frozenset({"high:health and safety", "high:legal or regulator", "high:personal data"})
@@ -127,8 +127,12 @@ class Settings:
     # Recall of high risk by the model alone (out of fold, folds by brand), before the cue rules
     # add theirs. The threshold is cut exactly at it (training.py), without the slack a 0.025 grid
     # gave: at 0.95 the development set's recall was 0.930 (80/86), at 0.96 (semantic threshold
-    # about 0.09) 0.965 (83/86), while precision of high went 0.537 -> 0.525.
-    high_recall_target: float = 0.96
+    # about 0.09) 0.965 (83/86), while precision of high went 0.537 -> 0.525. 0.96 left too little
+    # room when rows were added: with fresh9 in training the threshold rose to 0.10 and heldout
+    # recall fell to 0.942. At 0.97, measured with a model not trained on fresh8 (development sets
+    # heldout, fresh8, fresh9): recall 0.942 -> 0.977, 0.956 -> 0.971, 0.984 -> 1.000; precision of
+    # high 0.55 -> 0.50, 0.69 -> 0.66, 0.58 -> 0.55 (0.98: 0.977, 0.978, 1.000 at 0.44, 0.58, 0.51).
+    high_recall_target: float = 0.97
     noise_threshold: float = 0.0  # chosen at training time
     high_threshold: float = 0.5
     # The semantic tier: a second set of heads over [the fast features ‖ weight x the post's
@@ -144,9 +148,14 @@ class Settings:
     semantic_noise_threshold: float = 0.0
     semantic_high_threshold: float = 0.5
     # The fast path's noise probability below which the semantic tier may not call a post noise
-    # (a second opinion; 0 turns it off). Set on the development sets, heldout and fresh4:
-    # noise precision 0.966 -> 0.965 and 0.840 -> 0.911, recall 0.81 -> 0.79 and 0.75 -> 0.73.
-    noise_second_opinion: float = 0.3
+    # (a second opinion; 0 turns it off). At 0.3, set on heldout and fresh4: noise precision
+    # 0.966 -> 0.965 and 0.840 -> 0.911, recall 0.81 -> 0.79 and 0.75 -> 0.73. Raised to 0.5 (the
+    # fast path must find noise as likely as not) after fresh10's read, where the semantic tier's
+    # noise calls were less precise than the fast path's (0.855 against 0.942): measured with a
+    # model not trained on fresh8, noise precision on heldout, fresh8, fresh9 0.976 -> 0.975,
+    # 0.936 -> 0.956, 0.860 -> 0.915; recall 0.77 -> 0.75, 0.79 -> 0.77, 0.77 -> 0.77 (0.6: fresh9
+    # recall 0.71; 0.4: fresh9 precision 0.878).
+    noise_second_opinion: float = 0.5
     # Large reach makes a post high risk when either tier reads it as negative (set on the
     # development sets: fresh6 high-risk recall 0.931 -> 0.944, heldout unchanged). Making it
     # high whenever either tier's threshold does was dropped: heldout precision of high 0.55 -> 0.45.
