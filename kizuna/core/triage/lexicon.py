@@ -155,11 +155,15 @@ HIGH_WHEN_NEGATIVE: Mapping[str, tuple[str, ...]] = {
         "返して", "charged twice", "double charged", "charged me twice", "unauthorized", "fraud", "stole",
         "stolen", "never made", "hacked", "charges on my", "never showed up", "お金だけ取られ", "お金だけ引かれ",
         "took my money", "money was taken",
+        # A transfer sent to the wrong account, to be called back (組戻し) before it is spent.
+        "組戻し", "組み戻し", "誤振込", "誤振り込み", "振込先を間違", "振込先間違", "wrong account",
     ),
     "personal data": (
         "位置情報が勝手", "位置情報が漏", "自宅がバレ", "住所がバレ", "パスワード変更", "ログイン履歴",
         "他人の注文", "別の人の注文", "他の人の注文", "別のお客さんの",
         "別の客の", "someone else's order", "someone else's name", "someone else's address", "another customer's",
+        # Someone else's papers or plans shown to us, ours to them.
+        "他人宛", "他人の書類", "他人の予定", "知らない人の予定",
     ),
     "accessibility": ("車椅子", "車いす", "wheelchair", "盲導犬", "guide dog"),
     "urgent harm": ("miss my connection", "閉じ込め", "間に合わない!!", "あと2時間", "今夜中に必要"),

@@ -26,8 +26,9 @@ separate embedding head blended with the fast path (intent macro-F1 out of fold:
 fast path 0.76). predict/predict_many use it by default when the model has it and the embedder is
 installed; fast_only=True decides with the fast heads alone (thousands of posts/s instead of
 tens). The embedder's name, prefix, dimension and weight are stored in the artifact's settings.
-Whether a post is noise is the semantic tier's call (with the fast path's second opinion); which
-other intent it is and how to answer it, the two tiers decide together (Settings.tier_vote).
+A post is put aside as noise only when both tiers call it noise, each at its own threshold (the
+fast path's second opinion); which other intent it is and how to answer it, the two tiers decide
+together (Settings.tier_vote).
 
 Reasons quote the post: the cues found and the runs of the text that weigh most for the
 label. The artifact is an .npz of plain arrays (no pickle), loaded with numpy only.
@@ -80,14 +81,14 @@ MODEL_NAME = "tfidf-lr"
 HERE = Path(__file__).resolve().parent
 DEFAULT_ARTIFACT = HERE / "model" / "default.npz"
 CORPUS = HERE.parents[1] / "triage" / "corpus"
-# What the shipped model learns from: train.jsonl, and the first ten test sets (each by other
+# What the shipped model learns from: train.jsonl, and the first eleven test sets (each by other
 # writers about brands of its own), put to training once they had been read: posts about more
 # brands teach more about a new company's brands (training on fresh.jsonl too lifted
 # fresh2.jsonl's response accuracy from 0.881 to 0.896).
-TRAIN_SETS = tuple(CORPUS / name for name in ("train.jsonl", "fresh.jsonl", *(f"fresh{n}.jsonl" for n in range(2, 11))))
+TRAIN_SETS = tuple(CORPUS / name for name in ("train.jsonl", "fresh.jsonl", *(f"fresh{n}.jsonl" for n in range(2, 12))))
 # The test set: posts by other writers about brands no other split has, never used to choose
 # anything; a model's "test" figures are measured on it (see GUIDE.md).
-TEST_SETS = (CORPUS / "fresh11.jsonl",)
+TEST_SETS = (CORPUS / "fresh12.jsonl",)
 REASON_NGRAMS = 12  # n-grams weighed for a reason's quoted words
 # Cue groups of harm that keep a post from being called noise by the model's probabilities.
 HARM_GROUPS = frozenset({"high:health and safety", "high:legal or regulator", "high:personal data"})
@@ -148,14 +149,18 @@ class Settings:
     semantic_noise_threshold: float = 0.0
     semantic_high_threshold: float = 0.5
     # The fast path's noise probability below which the semantic tier may not call a post noise
-    # (a second opinion; 0 turns it off). At 0.3, set on heldout and fresh4: noise precision
-    # 0.966 -> 0.965 and 0.840 -> 0.911, recall 0.81 -> 0.79 and 0.75 -> 0.73. Raised to 0.5 (the
-    # fast path must find noise as likely as not) after fresh10's read, where the semantic tier's
-    # noise calls were less precise than the fast path's (0.855 against 0.942): measured with a
-    # model not trained on fresh8, noise precision on heldout, fresh8, fresh9 0.976 -> 0.975,
-    # 0.936 -> 0.956, 0.860 -> 0.915; recall 0.77 -> 0.75, 0.79 -> 0.77, 0.77 -> 0.77 (0.6: fresh9
-    # recall 0.71; 0.4: fresh9 precision 0.878).
-    noise_second_opinion: float = 0.5
+    # (a second opinion; 0 turns it off; None: the fast path's own noise threshold, so that a post
+    # is put aside only when both tiers call it noise). At 0.3, set on heldout and fresh4: noise
+    # precision 0.966 -> 0.965 and 0.840 -> 0.911, recall 0.81 -> 0.79 and 0.75 -> 0.73. Raised to
+    # 0.5 after fresh10's read, where the semantic tier's noise calls were less precise than the
+    # fast path's (0.855 against 0.942): with a model not trained on fresh8, noise precision on
+    # heldout, fresh8, fresh9 0.976 -> 0.975, 0.936 -> 0.956, 0.860 -> 0.915. After fresh11's read
+    # (0.885, again below the fast path's 0.900), both tiers must agree. The same model on heldout
+    # and the four fresh sets it never saw (fresh8 - fresh11), 0.5 -> None: precision 0.975 -> 1.000,
+    # 0.956 -> 0.975, 0.915 -> 0.975, 0.865 -> 0.954, 0.898 -> 0.933 (the four together 0.916 ->
+    # 0.962), recall 0.75 -> 0.67, 0.77 -> 0.70, 0.77 -> 0.70, 0.80 -> 0.73, 0.79 -> 0.75: noise
+    # kept in the queue costs an operator a glance, a customer put aside is not answered.
+    noise_second_opinion: float | None = None
     # Large reach makes a post high risk when either tier reads it as negative (set on the
     # development sets: fresh6 high-risk recall 0.931 -> 0.944, heldout unchanged). Making it
     # high whenever either tier's threshold does was dropped: heldout precision of high 0.55 -> 0.45.
@@ -170,6 +175,11 @@ class Settings:
     # loose on new brands (fresh7 noise precision 0.896 -> 0.849).
     tier_vote: float = 0.5
     responses: dict[str, tuple[str, ...]] = field(default_factory=dict)  # answers seen per intent
+
+    @property
+    def second_opinion(self) -> float:
+        """Return the fast path's noise probability below which the semantic tier may not call a post noise."""
+        return self.noise_threshold if self.noise_second_opinion is None else self.noise_second_opinion
 
 
 @dataclass(frozen=True)
@@ -304,14 +314,14 @@ class TriageModel:
         vote = intent_probs  # what a post is, once it is not put aside as noise
         if tier:
             # The fast path's second opinion. The semantic tier puts a post aside as noise only
-            # when the fast path also finds it somewhat likely: on new brands its confident noise
-            # was wrong where the n-grams disagreed (a drill that overheated, a snack that is
-            # someone's routine). And large reach makes a post high risk when either tier reads
+            # when the fast path also calls it noise: on new brands its confident noise was wrong
+            # where the n-grams disagreed (a drill that overheated, a snack that is someone's
+            # routine, 「うちのくるくる」 that bumped into the dog's bowl). And large reach makes a post high risk when either tier reads
             # it as negative: the semantic tier read sarcasm by authors with tens of thousands of
             # followers as praise (「腰痛持ちには地獄」, "Greenwashing at its finest").
             fast_probs = self.heads["intent"].proba(rows, INTENTS)
-            if s.noise_second_opinion:
-                unlikely = fast_probs[:, NOISE] < s.noise_second_opinion
+            if s.second_opinion:
+                unlikely = fast_probs[:, NOISE] < s.second_opinion
                 doubted = (intents == NOISE) & unlikely
                 intents = np.where(doubted, best_not_noise(intent_probs), intents)
             if s.reach_second_opinion:

@@ -11,12 +11,13 @@ import pytest
 from kizuna.core.normalize import normalize
 from kizuna.core.triage.evaluate import evaluate
 from kizuna.core.triage.features import readable_spans
-from kizuna.core.triage.lexicon import INTENTS, RESPONSES, money_amounts
+from kizuna.core.triage.lexicon import INTENTS, RESPONSES, lexicon, money_amounts
 from kizuna.core.triage.model import (
     CORPUS,
     DEFAULT_ARTIFACT,
     TEST_SETS,
     BrandContext,
+    Settings,
     TriageModel,
     TriagePost,
     prepare,
@@ -264,11 +265,32 @@ def test_the_semantic_tier_calls_noise_only_with_the_fast_paths_second_opinion(
         ),
         INTENTS,
     )[0, INTENTS.index("noise")]
-    assert fast_noise < model.settings.noise_second_opinion
+    assert fast_noise < model.settings.second_opinion
     assert model.predict_many(posts)[0].intent.value != "noise"  # the fast path disagrees
     assert model.predict_many(posts, fast_only=True)[0].intent.value == "noise"  # it has no second opinion
     monkeypatch.setattr(model, "settings", replace(model.settings, noise_second_opinion=0.0))
     assert model.predict_many(posts)[0].intent.value == "noise"
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("振込先を間違えた、今日中に組戻ししないと使われちゃう?", "money lost"),
+        ("届いたトークンの封筒に他人宛ての書類が入ってた", "personal data"),
+        ("家族共有に知らない人の予定が出てくる。向こうにも私のが見えてる?", "personal data"),
+    ],
+)
+def test_a_wrong_transfer_and_someone_elses_papers_are_high_when_something_went_wrong(text: str, kind: str) -> None:
+    post = prepare([TriagePost(text)])[0]
+    hits = lexicon().find(post.text)
+    assert f"({kind})" in risk_rules(post, "urgent", hits)[0]
+    assert risk_rules(post, "question", hits)[0] == ""  # asked about, nothing went wrong
+
+
+def test_the_semantic_tier_waits_for_the_fast_path_to_call_a_post_noise_by_its_own_threshold() -> None:
+    assert Settings(noise_threshold=0.81).second_opinion == 0.81  # None: both tiers must call it noise
+    assert Settings(noise_threshold=0.81, noise_second_opinion=0.3).second_opinion == 0.3  # older models
+    assert not Settings(noise_threshold=0.81, noise_second_opinion=0.0).second_opinion  # off
 
 
 def test_an_amount_of_money_that_a_failure_took_forces_high_risk() -> None:
