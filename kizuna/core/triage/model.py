@@ -316,9 +316,10 @@ class TriageModel:
             # The fast path's second opinion. The semantic tier puts a post aside as noise only
             # when the fast path also calls it noise: on new brands its confident noise was wrong
             # where the n-grams disagreed (a drill that overheated, a snack that is someone's
-            # routine, 「うちのくるくる」 that bumped into the dog's bowl). And large reach makes a post high risk when either tier reads
-            # it as negative: the semantic tier read sarcasm by authors with tens of thousands of
-            # followers as praise (「腰痛持ちには地獄」, "Greenwashing at its finest").
+            # routine, 「うちのくるくる」 that bumped into the dog's bowl). And large reach makes a
+            # post high risk when either tier reads it as negative: the semantic tier read sarcasm
+            # by authors with tens of thousands of followers as praise (「腰痛持ちには地獄」,
+            # "Greenwashing at its finest").
             fast_probs = self.heads["intent"].proba(rows, INTENTS)
             if s.second_opinion:
                 unlikely = fast_probs[:, NOISE] < s.second_opinion
