@@ -188,13 +188,19 @@ def _content_words(sentence: str, *, shortest: int) -> list[str]:
 _LATIN_ALIAS = re.compile(r"[a-z][a-z0-9-]*(?: [a-z0-9-]+)*")
 
 
+def longest_first(names: Iterable[str]) -> list[str]:
+    """Return names longest first, and of two as long in text order: never in a set's order,
+    which changes with the process's hash seed (and every masked alias, so every weight, with it)."""
+    return sorted(names, key=lambda n: (-len(n), n))
+
+
 @lru_cache(maxsize=4096)
 def brand_sense(brand: BrandContext) -> BrandSense:
     """Read a brand's aliases and description: which words mean the brand and which do not."""
     written = {n for n in map(normalize, (brand.name, *brand.aliases)) if n}
     # "TSUBASA Air" is also written "Tsubasa": the first word of a Latin name is an alias too.
     written |= {a.split(" ")[0] for a in written if _LATIN_ALIAS.fullmatch(a) and " " in a}
-    aliases = sorted(written, key=lambda a: (-len(a), a))  # a set's order changes with the process
+    aliases = longest_first(written)
     negative: list[str] = []
     positive: list[str] = []
     for sentence in _SENTENCE_END.split(brand.description):
@@ -247,7 +253,7 @@ def brand_passages(brand: BrandContext) -> tuple[str, str]:
     names the brand shares them, so they would make "what it is not" (which repeats the
     name in its other senses) look near to any post that names the brand, whatever it says.
     """
-    names = sorted({n for n in (brand.name, *brand.aliases) if n}, key=lambda n: (-len(n), n))
+    names = longest_first({n for n in (brand.name, *brand.aliases) if n})
 
     def without_names(sentence: str) -> str:
         for name in names:
