@@ -1,4 +1,4 @@
-"""Validate the triage corpus (brands.toml, train.jsonl, heldout.jsonl, fresh.jsonl … fresh13.jsonl).
+"""Validate the triage corpus (brands.toml, train.jsonl, heldout.jsonl, fresh.jsonl … fresh14.jsonl).
 
 Standard library only. The fresh sets are each by other writers about brands of their own (8, fresh8 16): no
 brand of a fresh set may have a post in any other split (see GUIDE.md). fresh12.jsonl is the test
@@ -70,9 +70,10 @@ SPLITS = (
     ("fresh11.jsonl", "v"),
     ("fresh12.jsonl", "w"),
     ("fresh13.jsonl", "x"),
+    ("fresh14.jsonl", "y"),
 )
 # Each about brands of its own.
-FRESH_SPLITS = ("fresh", *(f"fresh{n}" for n in range(2, 14)))
+FRESH_SPLITS = ("fresh", *(f"fresh{n}" for n in range(2, 15)))
 KEYS = ("id", "brand", "text", "intent", "response", "risk", "lang", "author_followers", "context")
 BRAND_KEYS = ("id", "name", "aliases", "description", "industry")
 
