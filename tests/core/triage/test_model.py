@@ -278,9 +278,13 @@ def test_the_semantic_tier_calls_noise_only_with_the_fast_paths_second_opinion(
         ("振込先を間違えた、今日中に組戻ししないと使われちゃう?", "money lost"),
         ("届いたトークンの封筒に他人宛ての書類が入ってた", "personal data"),
         ("家族共有に知らない人の予定が出てくる。向こうにも私のが見えてる?", "personal data"),
+        ("大雪で運休…帰りの便がない。代わりのバスって出るんですか", "urgent harm"),
+        ("Flight cancelled and I'm stranded at the airport with two kids", "urgent harm"),
     ],
 )
-def test_a_wrong_transfer_and_someone_elses_papers_are_high_when_something_went_wrong(text: str, kind: str) -> None:
+def test_a_wrong_transfer_someone_elses_papers_and_being_stranded_are_high_when_something_went_wrong(
+    text: str, kind: str
+) -> None:
     post = prepare([TriagePost(text)])[0]
     hits = lexicon().find(post.text)
     assert f"({kind})" in risk_rules(post, "urgent", hits)[0]
@@ -312,7 +316,14 @@ def test_an_amount_of_money_that_a_failure_took_forces_high_risk() -> None:
         ("5千円と¥12,000", [5_000, 12_000]),
         ("charged $45 twice", [6_750]),
         ("500円玉", [500]),
-        ("12万送っちゃった", []),  # no unit of money: could be people, kilometres
+        ("ate my 5000 yen note", [5_000]),
+        # Without a unit, tens of thousands are money only where money is sent or taken.
+        ("12万送っちゃった", [120_000]),
+        ("3万引かれた", [30_000]),
+        ("5万も振り込んだ", [50_000]),
+        ("10万人が見た", []),
+        ("1万歩あるいた", []),
+        ("12万再生ありがとう", []),
     ],
 )
 def test_it_reads_amounts_of_money_as_people_write_them(text: str, yen: list[int]) -> None:
