@@ -1,8 +1,9 @@
-"""Validate the triage corpus (brands.toml, train.jsonl, heldout.jsonl, fresh.jsonl … fresh15.jsonl).
+"""Validate the triage corpus (brands.toml, train.jsonl, heldout.jsonl, fresh.jsonl … fresh16.jsonl).
 
 Standard library only. The fresh sets are each by other writers about brands of their own (8, fresh8 16): no
 brand of a fresh set may have a post in any other split (see GUIDE.md). fresh15.jsonl is the test
-set; the earlier fresh sets were test sets and are training rows now that they have been read.
+set and fresh16.jsonl is unread; the earlier fresh sets were test sets and are training rows now
+that they have been read.
 
 Usage: python3 kizuna/triage/corpus/check_corpus.py
 Prints counts per split and exits non-zero, listing every problem, when the corpus is invalid.
@@ -72,9 +73,10 @@ SPLITS = (
     ("fresh13.jsonl", "x"),
     ("fresh14.jsonl", "y"),
     ("fresh15.jsonl", "z"),
+    ("fresh16.jsonl", "a"),
 )
 # Each about brands of its own.
-FRESH_SPLITS = ("fresh", *(f"fresh{n}" for n in range(2, 16)))
+FRESH_SPLITS = ("fresh", *(f"fresh{n}" for n in range(2, 17)))
 KEYS = ("id", "brand", "text", "intent", "response", "risk", "lang", "author_followers", "context")
 BRAND_KEYS = ("id", "name", "aliases", "description", "industry")
 
