@@ -75,8 +75,8 @@ SPLITS = (
     ("fresh15.jsonl", "z"),
     ("fresh16.jsonl", "a"),
 )
-# Each about brands of its own.
-FRESH_SPLITS = ("fresh", *(f"fresh{n}" for n in range(2, 17)))
+# Each about brands of its own (every split named fresh…, as SPLITS lists them).
+FRESH_SPLITS = tuple(name.removesuffix(".jsonl") for name, _ in SPLITS if name.startswith("fresh"))
 KEYS = ("id", "brand", "text", "intent", "response", "risk", "lang", "author_followers", "context")
 BRAND_KEYS = ("id", "name", "aliases", "description", "industry")
 
