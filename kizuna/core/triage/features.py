@@ -153,7 +153,17 @@ class NgramVectorizer:
 # --- brand sense ---------------------------------------------------------------------------
 
 _SENTENCE_END = re.compile(r"[。.!?!?\n]+")
-_NOT_THE_BRAND = ("当ブランドではない", "ではない", "ではありません", "not the brand", "not us", "not our")
+# A description sentence that says what else the brand's words mean: "… is not the brand", or
+# the same said otherwise, as people write descriptions (「…のことが多い」 after 日常語 or 作品名,
+# 「…とは無関係」, "unrelated", "the everyday word").
+# fmt: off
+_NOT_THE_BRAND = (
+    "ではない", "ではありません", "じゃない", "無関係", "関係ない", "関係のない", "関係ありません", "別物",
+    "とは別", "指さない", "指しません", "日常語", "一般語", "一般名詞", "作品名", "人名", "地名", "同名",
+    "別の意味", "他の意味", "not the brand", "not us", "not our", "unrelated", "not related", "nothing to do with",
+    "everyday word", "common word", "other meaning", "another meaning", "also means", "namesake",
+)
+# fmt: on
 _PHRASE_SPLIT = re.compile(
     r"[「」『』()()\[\]、,・/\s:;]+|など|としての|という|といった|のような|は?当ブランドではない|ではない|ではありません"
 )
@@ -166,7 +176,7 @@ _DESCRIPTION_WORDS = frozenset(
     for w in (
         "日常語", "一般語", "一般名詞", "言葉", "意味", "用法", "投稿", "人名", "キャラクター名", "作品名", "同名",
         "他社", "製品", "様子", "状態", "当", "表", "言", "書", "思", "他", "系", "名", "味", "各種", "販売",
-        "公式", "ブランド", "全国", "店名", "基本",
+        "公式", "ブランド", "全国", "店名", "基本", "単体", "単独", "別", "別物", "無関係", "関係",
     )
 )
 # fmt: on
@@ -179,6 +189,12 @@ class BrandSense:
     not_brand_phrases: tuple[str, ...]  # phrases of "... is not the brand" that contain an alias
     not_brand_words: tuple[str, ...]  # other words of those sentences
     brand_words: tuple[str, ...]  # words of the rest of the description
+
+
+def says_not_the_brand(sentence: str) -> bool:
+    """Whether a sentence of a brand's description gives its words another meaning."""
+    lowered = sentence.lower()
+    return any(marker in lowered for marker in _NOT_THE_BRAND)
 
 
 def _content_words(sentence: str, *, shortest: int) -> list[str]:
@@ -204,8 +220,7 @@ def brand_sense(brand: BrandContext) -> BrandSense:
     negative: list[str] = []
     positive: list[str] = []
     for sentence in _SENTENCE_END.split(brand.description):
-        lowered = sentence.lower()
-        (negative if any(m in lowered for m in _NOT_THE_BRAND) else positive).append(sentence)
+        (negative if says_not_the_brand(sentence) else positive).append(sentence)
     negative_text = normalize(" ".join(negative))
 
     def unrelated(word: str) -> bool:
@@ -264,8 +279,7 @@ def brand_passages(brand: BrandContext) -> tuple[str, str]:
     other: list[str] = []
     for sentence in _SENTENCE_END.split(brand.description):
         if sentence.strip():
-            is_other = any(m in sentence.lower() for m in _NOT_THE_BRAND)
-            (other if is_other else about).append(without_names(sentence))
+            (other if says_not_the_brand(sentence) else about).append(without_names(sentence))
     return "。".join(s for s in about if s) or brand.name, "。".join(s for s in other if s) or brand.name
 
 

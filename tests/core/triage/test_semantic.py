@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from kizuna.core.triage import embedding
-from kizuna.core.triage.features import BrandContext, brand_passages
+from kizuna.core.triage.features import BrandContext, brand_passages, brand_sense
 from kizuna.core.triage.model import (
     CORPUS,
     SEMANTIC,
@@ -95,6 +95,33 @@ def test_a_brand_description_splits_into_what_it_is_and_what_it_is_not(snack: Br
     assert other == "「終わらせる」「行く」など、手早くという意味の日常語は当ブランドではない"
     plain = BrandContext("x", "Xmobile", description="Xmobileは携帯電話のキャリア。")
     assert brand_passages(plain) == ("は携帯電話のキャリア", "Xmobile")
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        "「ひだまり」単体は日常語やアニメ作品名(ひだまりスケッチ)のことが多い。",
+        "「ひだまり」とだけ書いた投稿は当社とは無関係。",
+        "Used alone, ひだまり is usually the everyday word for a sunny spot.",
+    ],
+)
+def test_a_description_may_say_what_the_name_also_means_in_its_own_words(other: str) -> None:
+    # Teams do not all write "… is not the brand": the demo's own description says the word
+    # alone is "often an everyday word or an anime's title", and was read as words *about* the brand.
+    shop = BrandContext(
+        "hidamari",
+        "ひだまりマルシェ",
+        ("ひだまりマルシェ", "ヒダマリ", "hidamari"),
+        "ひだまり製菓の公式オンラインショップとアプリ。" + other,
+    )
+    sense = brand_sense(shop)
+    assert "ヒダマリ" not in sense.strong_aliases  # the bare word is ambiguous
+    assert "ヒダマリマルシェ" in sense.strong_aliases
+    assert not {"アニメ", "スケッチ", "everyday"} & set(sense.brand_words)
+    assert brand_passages(shop) == (
+        "ひだまり製菓の公式オンラインショップとアプリ",
+        other.rstrip("。.").replace("ひだまりマルシェ", ""),
+    )
 
 
 @needs_embedder
