@@ -74,6 +74,7 @@ SPLITS = (
     ("fresh14.jsonl", "y"),
     ("fresh15.jsonl", "z"),
     ("fresh16.jsonl", "a"),
+    ("fresh17.jsonl", "b"),
 )
 # Each about brands of its own (every split named fresh…, as SPLITS lists them).
 FRESH_SPLITS = tuple(name.removesuffix(".jsonl") for name, _ in SPLITS if name.startswith("fresh"))
