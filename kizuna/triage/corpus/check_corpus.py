@@ -1,9 +1,9 @@
-"""Validate the triage corpus (brands.toml, train.jsonl, heldout.jsonl, fresh.jsonl … fresh16.jsonl).
+"""Validate the triage corpus (brands.toml, train.jsonl, heldout.jsonl, fresh.jsonl … fresh17.jsonl).
 
 Standard library only. The fresh sets are each by other writers about brands of their own (8, fresh8 16): no
-brand of a fresh set may have a post in any other split (see GUIDE.md). fresh15.jsonl is the test
-set and fresh16.jsonl is unread; the earlier fresh sets were test sets and are training rows now
-that they have been read.
+brand of a fresh set may have a post in any other split (see GUIDE.md). fresh16.jsonl is the test
+set; the earlier fresh sets were test sets and are training rows now that they have been read, and
+fresh17.jsonl was written to be trained on.
 
 Usage: python3 kizuna/triage/corpus/check_corpus.py
 Prints counts per split and exits non-zero, listing every problem, when the corpus is invalid.
