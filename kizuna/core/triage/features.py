@@ -157,10 +157,11 @@ _SENTENCE_END = re.compile(r"[。.!?!?\n]+")
 # the same said otherwise, as people write descriptions (「…のことが多い」 after 日常語 or 作品名,
 # 「…とは無関係」, "unrelated", "the everyday word").
 # fmt: off
+_OTHER_SENSES = ("日常語", "一般語", "一般名詞", "作品名", "人名", "同名")  # kinds of word a name also is
 _NOT_THE_BRAND = (
     "ではない", "ではありません", "じゃない", "無関係", "関係ない", "関係のない", "関係ありません", "別物",
-    "とは別", "指さない", "指しません", "日常語", "一般語", "一般名詞", "作品名", "人名", "地名", "同名",
-    "別の意味", "他の意味", "not the brand", "not us", "not our", "unrelated", "not related", "nothing to do with",
+    "とは別", "指さない", "指しません", *_OTHER_SENSES, "地名", "別の意味", "他の意味",
+    "not the brand", "not us", "not our", "unrelated", "not related", "nothing to do with",
     "everyday word", "common word", "other meaning", "another meaning", "also means", "namesake",
 )
 # fmt: on
@@ -174,8 +175,7 @@ _CONTENT_WORD = re.compile(r"[\u4e00-\u9fff々]+|[\u30a1-\u30faー]{2,}|[A-Za-z0
 _DESCRIPTION_WORDS = frozenset(
     normalize(w)
     for w in (
-        "日常語", "一般語", "一般名詞", "言葉", "意味", "用法", "投稿", "人名", "キャラクター名", "作品名", "同名",
-        "他社", "製品", "様子", "状態", "当", "表", "言", "書", "思", "他", "系", "名", "味", "各種", "販売",
+        *_OTHER_SENSES, "言葉", "意味", "用法", "投稿", "キャラクター名", "他社", "製品", "様子", "状態", "当", "表", "言", "書", "思", "他", "系", "名", "味", "各種", "販売",
         "公式", "ブランド", "全国", "店名", "基本", "単体", "単独", "別", "別物", "無関係", "関係", "当社", "弊社",
     )
 )

@@ -81,7 +81,7 @@ MODEL_NAME = "tfidf-lr"
 HERE = Path(__file__).resolve().parent
 DEFAULT_ARTIFACT = HERE / "model" / "default.npz"
 CORPUS = HERE.parents[1] / "triage" / "corpus"
-# What the shipped model learns from: train.jsonl, and the first fourteen test sets (each by other
+# What the shipped model learns from: train.jsonl, and the first fifteen test sets (each by other
 # writers about brands of its own), put to training once they had been read: posts about more
 # brands teach more about a new company's brands (training on fresh.jsonl too lifted
 # fresh2.jsonl's response accuracy from 0.881 to 0.896).
